@@ -1,0 +1,50 @@
+// What one janitor run did, per repository and in total: logged as JSON, published as EMF metrics, printed by the CLI.
+import type { RepositoryPlan } from '../domain/types.js';
+import type { WriteFailure } from './ports.js';
+
+export interface Amount {
+  images: number;
+  bytes: number;
+}
+
+export interface RepositoryRunReport {
+  repository: string;
+  /** ok: done; blocked: no destructive action (reason in `blocked`); failed: an error stopped this repository. */
+  status: 'ok' | 'blocked' | 'failed';
+  error?: string;
+  blocked?: string;
+  plan?: RepositoryPlan;
+  /** Images present at the previous run and gone now, with the bytes the previous inventory gave them. */
+  reaped: Amount;
+  pendingExpiry: Amount;
+  expireNow: Amount;
+  protected: Amount;
+  actions: {
+    tagsAdded: number;
+    tagsRemoved: number;
+    policyInstalled: boolean;
+    failures: WriteFailure[];
+    /** Planned actions that were not carried out (dry run, caps, an earlier failure), each with why. */
+    notDone: string[];
+  };
+}
+
+export interface RunReport {
+  startedAt: number;
+  finishedAt: number;
+  mode: 'plan' | 'run';
+  dryRun: boolean;
+  repositories: RepositoryRunReport[];
+  totals: {
+    repositories: number;
+    failed: number;
+    blocked: number;
+    reaped: Amount;
+    pendingExpiry: Amount;
+    protected: Amount;
+    /** reaped bytes priced at the configured $/GB-month (GB = 2^30 bytes). */
+    estimatedMonthlySavingsUsd: number;
+    errors: number;
+  };
+  apiCalls: Record<string, number>;
+}

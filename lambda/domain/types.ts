@@ -1,0 +1,217 @@
+// Shared shapes of the pure domain. No @aws-sdk import anywhere under lambda/domain: adapters map SDK shapes to these.
+
+export type Digest = string; // "sha256:<64 lowercase hex>"
+
+/** One image as DescribeImages reports it (ImageDetail); times are epoch milliseconds. */
+export interface ImageRecord {
+  digest: Digest;
+  tags: string[];
+  pushedAt: number;
+  /** ECR's imageSizeInBytes; for an image index ECR reports the largest child. */
+  sizeBytes: number;
+  manifestMediaType?: string;
+  artifactMediaType?: string;
+  lastPulledAt?: number;
+  /** ImageDetail.subjectManifestDigest: set on OCI 1.1 referrers. */
+  subjectDigest?: Digest;
+}
+
+/** What the janitor read of one repository. */
+export interface RepositoryInventory {
+  repository: string;
+  images: ImageRecord[];
+  /** Manifest text of every image index (from BatchGetImage), by digest; children are learnt from these. */
+  manifests: Record<Digest, string>;
+  /** Indexes whose manifest could not be fetched, with the reason (e.g. BatchGetImage failures[]). */
+  manifestFailures?: Record<Digest, string>;
+}
+
+export type ImageKind =
+  | 'index' // OCI image index / Docker manifest list
+  | 'image' // a runnable image manifest
+  | 'attestation' // buildx attestation manifest inside an index (platform unknown/unknown)
+  | 'referrer' // OCI 1.1 artifact with a subject (signature, SBOM, provenance)
+  | 'cache' // BuildKit registry cache manifest (application/vnd.buildkit.cacheconfig.v0)
+  | 'unknown'; // media type we do not understand: always kept
+
+export interface ImageNode {
+  record: ImageRecord;
+  kind: ImageKind;
+  /** Indexes present in the repository that list this manifest. */
+  parents: Digest[];
+  /** For an index: the manifests it lists that are present in the repository. */
+  children: Digest[];
+  /** For an index: listed manifests that are absent from the repository. */
+  missingChildren: Digest[];
+  /** Referrer: its subject. In-index attestation: the image it attests (vnd.docker.reference.digest). */
+  subject?: Digest;
+  /** OCI 1.1 referrers present in the repository whose subject is this image. */
+  referrers: Digest[];
+  /** Bytes this image adds to the bill: an index with children present adds ~0 (its children are counted). */
+  billableBytes: number;
+  /** Why we are unsure about this image (unparsable manifest, unknown media type...). Unsure means keep. */
+  problems: string[];
+}
+
+export interface GraphProblem {
+  digest: Digest;
+  message: string;
+}
+
+export interface ImageGraph {
+  repository: string;
+  nodes: Map<Digest, ImageNode>;
+  /** Images whose relations could not be fully known; the planner keeps them and what they may hold. */
+  problems: GraphProblem[];
+  /** True when an index could not be read: untagged images may be its children, so none are reaped by us. */
+  childrenUncertain: boolean;
+}
+
+// ---- Lifecycle policy (ECR JSON, as documented) ----
+
+export type TagStatus = 'tagged' | 'untagged' | 'any';
+export type CountType = 'imageCountMoreThan' | 'sinceImagePushed' | 'sinceImagePulled' | 'sinceImageTransitioned';
+
+export interface LifecycleRule {
+  rulePriority: number;
+  description?: string;
+  selection: {
+    tagStatus: TagStatus;
+    tagPatternList?: string[];
+    tagPrefixList?: string[];
+    storageClass?: 'standard' | 'archive';
+    countType: CountType;
+    countUnit?: 'days';
+    countNumber: number;
+  };
+  action: { type: 'expire' | 'transition'; targetStorageClass?: 'archive' };
+}
+
+export interface LifecyclePolicy {
+  rules: LifecycleRule[];
+}
+
+/** What the evaluator says ECR would do to one image now. */
+export interface RuleOutcome {
+  digest: Digest;
+  rulePriority: number;
+  action: 'expire' | 'transition';
+}
+
+// ---- Pins and protection ----
+
+/** A reference a deployment uses: by digest, or by tag (resolved to a digest against the inventory). */
+export interface PinReference {
+  repository: string;
+  digest?: Digest;
+  tag?: string;
+  /** Where it came from, for the report: "ecs:cluster/service", "lambda:fn", "config", "ssm:/name". */
+  source: string;
+}
+
+/** Durable per-repository state kept between runs (S3 object in AWS, a file on a laptop). */
+export interface RepositoryState {
+  repository: string;
+  /** Pinned digest -> last time (epoch ms) a pin source reported it. Drives the grace period. */
+  pinsLastSeen: Record<Digest, number>;
+  /** The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". */
+  lastInventory?: { at: number; bytes: Record<Digest, number> };
+}
+
+// ---- Plan ----
+
+export type Decision = 'keep' | 'protect' | 'expire' | 'pending';
+
+export interface ImageDecision {
+  digest: Digest;
+  tags: string[];
+  kind: ImageKind;
+  bytes: number; // billable bytes
+  pushedAt: number;
+  decision: Decision;
+  reason: string;
+  /** rulePriority of the lifecycle rule that expires it (expire/pending). */
+  rule?: number;
+}
+
+export interface TagChange {
+  digest: Digest;
+  tag: string;
+  reason: string;
+}
+
+export type PolicyAction = 'install' | 'unchanged' | 'skip' | 'refuse';
+
+export interface PolicyPlan {
+  /** The policy text we want in place (after merge with a foreign policy, when mode is merge). */
+  desiredText: string;
+  currentText: string | null;
+  action: PolicyAction;
+  reason: string;
+  warnings: string[];
+}
+
+export interface DecisionTotals {
+  images: number;
+  bytes: number;
+}
+
+export interface PlanTotals {
+  images: number;
+  bytes: number;
+  keep: DecisionTotals;
+  protect: DecisionTotals;
+  expire: DecisionTotals;
+  pending: DecisionTotals;
+}
+
+export interface RepositoryPlan {
+  repository: string;
+  images: ImageDecision[];
+  policy: PolicyPlan;
+  protectTags: { add: TagChange[]; remove: TagChange[] };
+  /** State to save once the plan has been applied. */
+  nextState: RepositoryState;
+  totals: PlanTotals;
+  /** Set when destructive actions are withheld this run (pins unknown, graph uncertain...). */
+  blocked?: string;
+  warnings: string[];
+}
+
+// ---- Configuration (one schema for the CLI and the CDK app; parsed and validated by config.ts) ----
+
+export interface CiTagRule {
+  /** ECR tag pattern (wildcard `*`, at most 4), e.g. "ci-*". One lifecycle rule per pattern. */
+  pattern: string;
+  /** How many of the newest images matching the pattern to keep. */
+  keep: number;
+}
+
+export type ExistingPolicyMode = 'replace' | 'merge' | 'skip';
+
+export interface JanitorConfig {
+  repositories: { include: string[]; exclude: string[] };
+  untaggedExpireDays: number;
+  ciTags: CiTagRule[];
+  /** Tag patterns that are never expired. Always contains "buildcache"; the protection-tag pattern is added by the renderer. */
+  protectedTags: string[];
+  pins: {
+    digests: { repository: string; digest: Digest }[];
+    tags: { repository: string; tag: string }[];
+    ecs: boolean;
+    lambda: boolean;
+    ssmParameter?: string;
+  };
+  pinGraceDays: number;
+  existingPolicy: ExistingPolicyMode;
+  /** Refuse a policy that would expire more than this share (0..1) of a repository's images at once. */
+  maxExpireShare: number;
+  /** Per-run caps on the janitor's own writes, per repository. */
+  maxTagRemovalsPerRun: number;
+  maxTagAdditionsPerRun: number;
+  dryRun: boolean;
+  /** EventBridge schedule expression for the Lambda (CDK only). */
+  schedule: string;
+  /** Storage price used for the $ estimate. */
+  pricePerGbMonth: number;
+}
