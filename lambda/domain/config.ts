@@ -1,0 +1,310 @@
+// The one config schema, used by the CLI (--config) and the CDK app (context `janitor`), validated by the same code.
+// Unknown keys are errors: a typo must not silently disable protection.
+import { countWildcards, nameMatchesGlob, PROTECTION_TAG_PATTERN } from './patterns.js';
+import type { CiTagRule, ExistingPolicyMode, JanitorConfig } from './types.js';
+
+export interface ConfigProblem {
+  field: string;
+  message: string;
+}
+
+export class ConfigError extends Error {
+  constructor(
+    readonly source: string,
+    readonly problems: ConfigProblem[],
+  ) {
+    super(`invalid config ${source}:\n${problems.map((p) => `  - ${p.field}: ${p.message}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+export const DEFAULT_CONFIG: JanitorConfig = Object.freeze({
+  repositories: { include: ['*'], exclude: [] },
+  untaggedExpireDays: 3,
+  ciTags: [{ pattern: 'ci-*', keep: 25 }],
+  protectedTags: ['buildcache'],
+  pins: { digests: [], tags: [], ecs: true, lambda: true },
+  pinGraceDays: 7,
+  existingPolicy: 'merge',
+  maxExpireShare: 0.5,
+  maxTagRemovalsPerRun: 100,
+  maxTagAdditionsPerRun: 500,
+  dryRun: false,
+  schedule: 'cron(0 3 * * ? *)',
+  pricePerGbMonth: 0.1,
+}) as JanitorConfig;
+
+/** ECR allows 50 rules; we add one per protected pattern, the keep-* rule, one per CI pattern and the untagged rule. */
+const MAX_RULES = 50;
+const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
+// ECR repository names: lowercase, digits, separators . _ - and / between components.
+const REPOSITORY_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
+const REPOSITORY_GLOB_RE = /^[a-z0-9._\-/*?]+$/;
+// Tag characters ECR accepts, plus * for patterns.
+const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const TAG_PATTERN_RE = /^[A-Za-z0-9_.*-]{1,128}$/;
+const SCHEDULE_RE = /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+
+const TOP_KEYS = [
+  'repositories',
+  'untaggedExpireDays',
+  'ciTags',
+  'protectedTags',
+  'pins',
+  'pinGraceDays',
+  'existingPolicy',
+  'maxExpireShare',
+  'maxTagRemovalsPerRun',
+  'maxTagAdditionsPerRun',
+  'dryRun',
+  'schedule',
+  'pricePerGbMonth',
+] as const;
+const PIN_KEYS = ['digests', 'tags', 'ecs', 'lambda', 'ssmParameter'] as const;
+
+export function parseConfigText(text: string, source: string): JanitorConfig {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (error) {
+    throw new ConfigError(source, [{ field: '(file)', message: `not valid JSON (${(error as Error).message}); fix the syntax` }]);
+  }
+  return parseConfig(value, source);
+}
+
+/** Validates a parsed config object and fills in defaults. Every problem is reported at once, each naming its field. */
+export function parseConfig(value: unknown, source: string): JanitorConfig {
+  const problems: ConfigProblem[] = [];
+  const fail = (field: string, message: string) => problems.push({ field, message });
+  if (!isObject(value)) throw new ConfigError(source, [{ field: '(root)', message: 'must be a JSON object such as {"untaggedExpireDays": 3}' }]);
+  unknownKeys(value, TOP_KEYS, '', fail);
+  const d = DEFAULT_CONFIG;
+
+  const repositories = { include: d.repositories.include, exclude: d.repositories.exclude };
+  if (value.repositories !== undefined) {
+    if (!isObject(value.repositories)) fail('repositories', 'must be an object {"include": [...], "exclude": [...]}');
+    else {
+      unknownKeys(value.repositories, ['include', 'exclude'], 'repositories.', fail);
+      for (const key of ['include', 'exclude'] as const) {
+        const list = value.repositories[key];
+        if (list === undefined) continue;
+        const globs = stringList(list, `repositories.${key}`, fail);
+        globs.forEach((glob, i) => {
+          if (!REPOSITORY_GLOB_RE.test(glob)) fail(`repositories.${key}[${i}]`, `"${glob}" is not a repository name or glob (lowercase letters, digits, . _ - / and the wildcards * ?)`);
+        });
+        repositories[key] = globs;
+      }
+      if (repositories.include.length === 0) fail('repositories.include', 'is empty, so nothing would be managed; use ["*"] for every repository');
+    }
+  }
+
+  const untaggedExpireDays = integer(value.untaggedExpireDays, 'untaggedExpireDays', d.untaggedExpireDays, 1, 3650, fail);
+
+  let ciTags: CiTagRule[] = d.ciTags;
+  if (value.ciTags !== undefined) {
+    if (!Array.isArray(value.ciTags)) fail('ciTags', 'must be a list such as [{"pattern": "ci-*", "keep": 25}]');
+    else {
+      ciTags = [];
+      value.ciTags.forEach((entry: unknown, i: number) => {
+        const field = `ciTags[${i}]`;
+        if (!isObject(entry)) return fail(field, 'must be an object {"pattern": "ci-*", "keep": 25}');
+        unknownKeys(entry, ['pattern', 'keep'], `${field}.`, fail);
+        const pattern = tagPattern(entry.pattern, `${field}.pattern`, fail);
+        const keep = integer(entry.keep, `${field}.keep`, 25, 1, 10_000, fail);
+        if (pattern !== undefined) ciTags.push({ pattern, keep });
+      });
+      const seen = new Set<string>();
+      ciTags.forEach((rule, i) => {
+        if (seen.has(rule.pattern)) fail(`ciTags[${i}].pattern`, `"${rule.pattern}" is listed twice; keep one entry per pattern`);
+        seen.add(rule.pattern);
+      });
+    }
+  }
+
+  const protectedTags = ['buildcache'];
+  if (value.protectedTags !== undefined) {
+    stringList(value.protectedTags, 'protectedTags', fail).forEach((entry, i) => {
+      const pattern = tagPattern(entry, `protectedTags[${i}]`, fail);
+      if (pattern !== undefined && !protectedTags.includes(pattern)) protectedTags.push(pattern);
+    });
+  }
+  ciTags.forEach((rule, i) => {
+    const clash = [...protectedTags, PROTECTION_TAG_PATTERN].find((p) => p === rule.pattern);
+    if (clash) fail(`ciTags[${i}].pattern`, `"${rule.pattern}" is also a protected pattern; protected tags are never expired, so remove one of them`);
+  });
+
+  const pins: JanitorConfig['pins'] = { digests: [], tags: [], ecs: d.pins.ecs, lambda: d.pins.lambda };
+  if (value.pins !== undefined) {
+    if (!isObject(value.pins)) fail('pins', 'must be an object {"digests": [...], "ecs": true, "lambda": true}');
+    else {
+      unknownKeys(value.pins, PIN_KEYS, 'pins.', fail);
+      pins.digests = pinList(value.pins.digests, 'pins.digests', 'digest', fail).map(([repository, digest]) => ({ repository, digest }));
+      pins.tags = pinList(value.pins.tags, 'pins.tags', 'tag', fail).map(([repository, tag]) => ({ repository, tag }));
+      pins.ecs = boolean(value.pins.ecs, 'pins.ecs', d.pins.ecs, fail);
+      pins.lambda = boolean(value.pins.lambda, 'pins.lambda', d.pins.lambda, fail);
+      if (value.pins.ssmParameter !== undefined) {
+        const name = value.pins.ssmParameter;
+        if (typeof name !== 'string' || !/^\/?[A-Za-z0-9_.\-/]{1,2000}$/.test(name)) {
+          fail('pins.ssmParameter', 'must be an SSM parameter name such as "/ecr-janitor/pins"');
+        } else pins.ssmParameter = name;
+      }
+    }
+  }
+
+  const pinGraceDays = integer(value.pinGraceDays, 'pinGraceDays', d.pinGraceDays, 0, 365, fail);
+  let existingPolicy: ExistingPolicyMode = d.existingPolicy;
+  if (value.existingPolicy !== undefined) {
+    if (value.existingPolicy === 'replace' || value.existingPolicy === 'merge' || value.existingPolicy === 'skip') existingPolicy = value.existingPolicy;
+    else fail('existingPolicy', `must be "replace", "merge" or "skip", got ${JSON.stringify(value.existingPolicy)}`);
+  }
+  const maxExpireShare = number(value.maxExpireShare, 'maxExpireShare', d.maxExpireShare, fail);
+  if (!(maxExpireShare > 0 && maxExpireShare <= 1)) fail('maxExpireShare', `must be a share between 0 (exclusive) and 1, e.g. 0.5; got ${maxExpireShare}`);
+  const maxTagRemovalsPerRun = integer(value.maxTagRemovalsPerRun, 'maxTagRemovalsPerRun', d.maxTagRemovalsPerRun, 0, 100_000, fail);
+  const maxTagAdditionsPerRun = integer(value.maxTagAdditionsPerRun, 'maxTagAdditionsPerRun', d.maxTagAdditionsPerRun, 1, 100_000, fail);
+  const dryRun = boolean(value.dryRun, 'dryRun', d.dryRun, fail);
+  let schedule = d.schedule;
+  if (value.schedule !== undefined) {
+    if (typeof value.schedule === 'string' && SCHEDULE_RE.test(value.schedule)) schedule = value.schedule;
+    else fail('schedule', `must be an EventBridge expression such as "cron(0 3 * * ? *)" or "rate(1 day)", got ${JSON.stringify(value.schedule)}`);
+  }
+  const pricePerGbMonth = number(value.pricePerGbMonth, 'pricePerGbMonth', d.pricePerGbMonth, fail);
+  if (!(pricePerGbMonth >= 0)) fail('pricePerGbMonth', `must be a price >= 0 in USD, e.g. 0.10; got ${pricePerGbMonth}`);
+
+  const rules = protectedTags.length + 1 + ciTags.length + 1;
+  if (rules > MAX_RULES) {
+    fail('ciTags', `protectedTags and ciTags make ${rules} lifecycle rules; ECR allows ${MAX_RULES}: merge patterns or drop some`);
+  }
+
+  if (problems.length > 0) throw new ConfigError(source, problems);
+  return {
+    repositories,
+    untaggedExpireDays,
+    ciTags,
+    protectedTags,
+    pins,
+    pinGraceDays,
+    existingPolicy,
+    maxExpireShare,
+    maxTagRemovalsPerRun,
+    maxTagAdditionsPerRun,
+    dryRun,
+    schedule,
+    pricePerGbMonth,
+  };
+}
+
+/** The JSON the Lambda receives; `parseConfigText` reads it back to the same config. */
+export function configToText(config: JanitorConfig): string {
+  return JSON.stringify(config);
+}
+
+export function isRepositoryManaged(config: JanitorConfig, name: string): boolean {
+  const { include, exclude } = config.repositories;
+  return include.some((glob) => nameMatchesGlob(name, glob)) && !exclude.some((glob) => nameMatchesGlob(name, glob));
+}
+
+// ---------------------------------------------------------------- field readers
+
+type Fail = (field: string, message: string) => void;
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string, fail: Fail) {
+  for (const key of Object.keys(value)) {
+    if (allowed.includes(key)) continue;
+    const near = allowed.find((a) => a.toLowerCase() === key.toLowerCase() || editDistance(a, key) <= 2);
+    fail(`${prefix}${key}`, `unknown key${near ? `; did you mean "${prefix}${near}"?` : `; allowed: ${allowed.join(', ')}`}`);
+  }
+}
+
+function integer(value: unknown, field: string, fallback: number, min: number, max: number, fail: Fail): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function number(value: unknown, field: string, fallback: number, fail: Fail): number {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'number' || !Number.isFinite(value)) {
+    fail(field, `must be a number, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function boolean(value: unknown, field: string, fallback: boolean, fail: Fail): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') {
+    fail(field, `must be true or false, got ${JSON.stringify(value)}`);
+    return fallback;
+  }
+  return value;
+}
+
+function stringList(value: unknown, field: string, fail: Fail): string[] {
+  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
+    fail(field, 'must be a list of strings');
+    return [];
+  }
+  return value as string[];
+}
+
+function tagPattern(value: unknown, field: string, fail: Fail): string | undefined {
+  if (typeof value !== 'string' || !TAG_PATTERN_RE.test(value)) {
+    fail(field, `must be an ECR tag pattern (letters, digits, _ . - and * wildcards), got ${JSON.stringify(value)}`);
+    return undefined;
+  }
+  if (countWildcards(value) > 4) {
+    fail(field, `"${value}" has ${countWildcards(value)} wildcards; ECR allows at most 4 per pattern`);
+    return undefined;
+  }
+  return value;
+}
+
+function pinList(value: unknown, field: string, key: 'digest' | 'tag', fail: Fail): [string, string][] {
+  if (value === undefined) return [];
+  const example = key === 'digest' ? '{"repository": "app", "digest": "sha256:<64 hex>"}' : '{"repository": "app", "tag": "1.4"}';
+  if (!Array.isArray(value)) {
+    fail(field, `must be a list of ${example}`);
+    return [];
+  }
+  const out: [string, string][] = [];
+  value.forEach((entry: unknown, i: number) => {
+    const at = `${field}[${i}]`;
+    if (!isObject(entry)) return fail(at, `must be an object ${example}`);
+    unknownKeys(entry, ['repository', key], `${at}.`, fail);
+    const repository = entry.repository;
+    const ref = entry[key];
+    let ok = true;
+    if (typeof repository !== 'string' || !REPOSITORY_RE.test(repository)) {
+      fail(`${at}.repository`, `must be a repository name such as "team/app", got ${JSON.stringify(repository)}`);
+      ok = false;
+    }
+    const valid = key === 'digest' ? DIGEST_RE : TAG_RE;
+    if (typeof ref !== 'string' || !valid.test(ref)) {
+      fail(`${at}.${key}`, key === 'digest' ? `must be "sha256:" and 64 lowercase hex digits, got ${JSON.stringify(ref)}` : `must be an image tag, got ${JSON.stringify(ref)}`);
+      ok = false;
+    }
+    if (ok) out.push([repository as string, ref as string]);
+  });
+  return out;
+}
+
+function editDistance(a: string, b: string): number {
+  const row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    let previous = row[0]!;
+    row[0] = i;
+    for (let j = 1; j <= b.length; j++) {
+      const current = row[j]!;
+      row[j] = Math.min(row[j]! + 1, row[j - 1]! + 1, previous + (a[i - 1] === b[j - 1] ? 0 : 1));
+      previous = current;
+    }
+  }
+  return row[b.length]!;
+}

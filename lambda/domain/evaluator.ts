@@ -1,0 +1,74 @@
+// What ECR's lifecycle would do to a repository right now, following the documented semantics:
+// - rules apply in priority order; each image is acted on by at most one rule;
+// - an image that matches the tag requirements of a higher-priority rule cannot be expired by a lower-priority rule
+//   (it still counts in a lower rule's imageCountMoreThan ranking);
+// - imageCountMoreThan expires the oldest (by push time) beyond the newest N;
+// - an image listed by an index that is present cannot be expired: it is not ranked until the index is gone;
+// - an OCI referrer whose subject is present follows its subject and is not ranked.
+import { tagsMatchPatternList, tagsMatchPrefixList } from './patterns.js';
+import type { Digest, ImageGraph, ImageNode, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
+
+const DAY_MS = 86_400_000;
+
+export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number): Map<Digest, RuleOutcome> {
+  const rankable: ImageNode[] = [];
+  for (const node of graph.nodes.values()) if (isRankable(node, graph)) rankable.push(node);
+  // Newest first; digest breaks ties so the result does not depend on input order.
+  rankable.sort((a, b) => b.record.pushedAt - a.record.pushedAt || (a.record.digest < b.record.digest ? -1 : 1));
+
+  const outcomes = new Map<Digest, RuleOutcome>();
+  const claimed = new Set<Digest>(); // matched a higher-priority rule's tag requirements
+  const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
+  for (const rule of rules) {
+    const matching = rankable.filter((node) => selects(rule, node));
+    for (const node of candidates(rule, matching, now)) {
+      const digest = node.record.digest;
+      if (claimed.has(digest) || outcomes.has(digest)) continue;
+      outcomes.set(digest, { digest, rulePriority: rule.rulePriority, action: rule.action.type });
+    }
+    for (const node of matching) claimed.add(node.record.digest);
+  }
+  return outcomes;
+}
+
+function isRankable(node: ImageNode, graph: ImageGraph): boolean {
+  if (node.parents.some((parent) => graph.nodes.has(parent))) return false;
+  if (node.kind === 'referrer' && node.subject !== undefined && graph.nodes.has(node.subject)) return false;
+  return true;
+}
+
+/** Whether the rule's selection (tag status, tag lists, storage class) matches the image. */
+export function selects(rule: LifecycleRule, node: ImageNode): boolean {
+  const s = rule.selection;
+  // Every image we see is in standard storage: DescribeImages returns ACTIVE images only.
+  if ((s.storageClass ?? 'standard') !== 'standard') return false;
+  const tags = node.record.tags;
+  switch (s.tagStatus) {
+    case 'untagged':
+      return tags.length === 0;
+    case 'any':
+      return true;
+    case 'tagged':
+      if (tags.length === 0) return false;
+      if (s.tagPatternList) return tagsMatchPatternList(tags, s.tagPatternList);
+      if (s.tagPrefixList) return tagsMatchPrefixList(tags, s.tagPrefixList);
+      return false;
+    default:
+      return false;
+  }
+}
+
+/** The images (newest first) a rule would act on, before higher-priority shielding. */
+function candidates(rule: LifecycleRule, matching: readonly ImageNode[], now: number): ImageNode[] {
+  const s = rule.selection;
+  switch (s.countType) {
+    case 'imageCountMoreThan':
+      return matching.slice(s.countNumber);
+    case 'sinceImagePushed':
+      return matching.filter((node) => now - node.record.pushedAt > s.countNumber * DAY_MS);
+    case 'sinceImagePulled':
+      return matching.filter((node) => now - (node.record.lastPulledAt ?? node.record.pushedAt) > s.countNumber * DAY_MS);
+    default:
+      return []; // sinceImageTransitioned: archive only, which we never see
+  }
+}
