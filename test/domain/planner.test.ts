@@ -226,6 +226,23 @@ describe('planRepository protection and pins', () => {
     expect(decisionOf(p, orphanSbom)).toMatchObject({ decision: 'pending', reason: expect.stringMatching(/follows its subject/) });
   });
 
+  it('protects the subject of a pinned referrer, since ECR deletes referrers with their subject', () => {
+    // Prepare: ci-1 is pushed out by ci-2 (keep 1), but a deployment pins ci-1's SBOM.
+    const repo = new InventoryBuilder();
+    const old = repo.single({ tags: ['ci-1'], pushedAt: T0 });
+    const sbom = repo.referrer({ subject: old, pushedAt: T0 });
+    repo.single({ tags: ['ci-2'], pushedAt: T0 + DAY });
+    const cfg = config({ ciTags: [{ pattern: 'ci-*', keep: 1 }] });
+
+    // Act
+    const p = plan(repo.inventory(), { config: cfg, pins: pinsOf(sbom), now: T0 + 2 * DAY });
+    const after = applyAndExpire(repo.inventory(), p, T0 + 2 * DAY);
+
+    // Assess
+    expect(decisionOf(p, old)).toMatchObject({ decision: 'protect', reason: `subject of protected referrer ${sbom}` });
+    expect(after.inventory.images.map((i) => i.digest)).toEqual(expect.arrayContaining([old, sbom]));
+  });
+
   it('withholds everything destructive when an index cannot be read', () => {
     // Prepare
     const repo = new InventoryBuilder();
