@@ -1,11 +1,9 @@
 // What one janitor run did, per repository and in total: logged as JSON, published as EMF metrics, printed by the CLI.
+import type { Amount } from '../domain/report.js';
 import type { RepositoryPlan } from '../domain/types.js';
 import type { WriteFailure } from './ports.js';
 
-export interface Amount {
-  images: number;
-  bytes: number;
-}
+export type { Amount };
 
 export interface RepositoryRunReport {
   repository: string;

@@ -1,0 +1,282 @@
+// Orchestration, per managed repository: inventory -> pins -> plan -> apply -> report. Talks only to ports.
+import { isRepositoryManaged } from '../domain/config.js';
+import { manifestDigestsToFetch } from '../domain/graph.js';
+import { resolvePins } from '../domain/pins.js';
+import { planRepository, type PinKnowledge } from '../domain/planner.js';
+import { monthlyCostUsd, reapedSince } from '../domain/report.js';
+import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState } from '../domain/types.js';
+import type { Clock, MetricsSink, PinSource, RegistryPort, StateStore, WriteFailure } from './ports.js';
+import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
+
+/** The part of a pino logger the app uses. */
+export interface LogPort {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface JanitorDeps {
+  registry: RegistryPort;
+  pinSources: readonly PinSource[];
+  stateStore: StateStore;
+  clock: Clock;
+  log: LogPort;
+  metrics?: MetricsSink;
+}
+
+export interface RunOptions {
+  config: JanitorConfig;
+  /** plan: read only. run: apply (unless dryRun). */
+  mode: 'plan' | 'run';
+  dryRun?: boolean;
+  /** Only these repositories (still subject to the config's include/exclude). */
+  repositories?: readonly string[];
+  /** Repositories handled at once; ECR's per-account API rates are shared by all of them. */
+  concurrency?: number;
+  onProgress?: (message: string) => void;
+}
+
+interface PinDiscovery {
+  references: PinReference[];
+  failure?: string;
+}
+
+export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promise<RunReport> {
+  const startedAt = deps.clock.now();
+  const dryRun = options.mode === 'plan' || options.dryRun === true || options.config.dryRun;
+  const repositories = await selectRepositories(deps.registry, options);
+  const pins = await discoverPins(deps.pinSources, deps.log);
+
+  const reports: RepositoryRunReport[] = new Array(repositories.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < repositories.length) {
+      const index = next++;
+      const repository = repositories[index]!;
+      options.onProgress?.(`[${index + 1}/${repositories.length}] ${repository}`);
+      reports[index] = await handleRepository(deps, options, repository, pins, dryRun);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, repositories.length)) }, worker));
+
+  const report = summarize(reports, startedAt, deps.clock.now(), options, dryRun, deps.registry.callCounts());
+  deps.log.info(
+    { summary: report.totals, apiCalls: report.apiCalls, dryRun, mode: options.mode },
+    `ecr-janitor ${options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked`,
+  );
+  deps.metrics?.publish(report);
+  return report;
+}
+
+async function selectRepositories(registry: RegistryPort, options: RunOptions): Promise<string[]> {
+  const all = options.repositories ? [...options.repositories] : await registry.listRepositories();
+  return all.filter((name) => isRepositoryManaged(options.config, name)).sort();
+}
+
+async function discoverPins(sources: readonly PinSource[], log: LogPort): Promise<PinDiscovery> {
+  const references: PinReference[] = [];
+  const failures: string[] = [];
+  for (const source of sources) {
+    try {
+      references.push(...(await source.discover()));
+    } catch (error) {
+      failures.push(`${source.name}: ${(error as Error).message}`);
+      log.error({ source: source.name, err: (error as Error).message }, 'pin discovery failed; repositories fail closed');
+    }
+  }
+  return failures.length > 0 ? { references, failure: failures.join('; ') } : { references };
+}
+
+async function handleRepository(
+  deps: JanitorDeps,
+  options: RunOptions,
+  repository: string,
+  discovery: PinDiscovery,
+  dryRun: boolean,
+): Promise<RepositoryRunReport> {
+  const { registry, log } = deps;
+  const report: RepositoryRunReport = {
+    repository,
+    status: 'ok',
+    reaped: zero(),
+    pendingExpiry: zero(),
+    expireNow: zero(),
+    protected: zero(),
+    actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, failures: [], notDone: [] },
+  };
+  let stage = 'inventory';
+  try {
+    const inventory = await readInventory(registry, repository, options.onProgress);
+    stage = 'lifecycle policy read';
+    const currentPolicyText = await registry.getLifecyclePolicy(repository);
+    stage = 'state read';
+    const { state, stateProblem } = await loadState(deps.stateStore, repository);
+
+    const resolved = resolvePins(discovery.references, inventory);
+    for (const ref of resolved.unresolved) {
+      log.warn({ repository, reference: ref }, 'a deployment references an image that is not in the repository');
+    }
+    const failure = discovery.failure ?? stateProblem;
+    const pins: PinKnowledge = failure ? { known: false, reason: failure } : { known: true, digests: resolved.digests };
+
+    stage = 'plan';
+    const plan = planRepository({ inventory, config: options.config, pins, state, currentPolicyText, now: deps.clock.now() });
+    report.plan = plan;
+    report.reaped = reapedSince(state, inventory);
+    report.pendingExpiry = { images: plan.totals.pending.images, bytes: plan.totals.pending.bytes };
+    report.expireNow = { images: plan.totals.expire.images, bytes: plan.totals.expire.bytes };
+    report.protected = { images: plan.totals.protect.images, bytes: plan.totals.protect.bytes };
+    if (plan.blocked) {
+      report.status = 'blocked';
+      report.blocked = plan.blocked;
+    }
+
+    if (dryRun) {
+      report.actions.notDone.push(...describePlannedActions(plan).map((a) => `${a} (${options.mode === 'plan' ? 'plan is read-only' : 'dry run'})`));
+    } else {
+      stage = 'apply';
+      await applyPlan(registry, plan, inventory, report);
+      // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
+      if (!stateProblem) await deps.stateStore.save(plan.nextState);
+    }
+    if (report.actions.failures.length > 0) {
+      report.status = 'failed';
+      report.error = `${report.actions.failures.length} write(s) failed: ${report.actions.failures
+        .slice(0, 3)
+        .map((f) => `${f.code} ${f.tag ?? f.digest ?? ''}`.trim())
+        .join(', ')}`;
+    }
+    log.info(
+      { repository, status: report.status, totals: plan.totals, policy: plan.policy.action, actions: report.actions, reaped: report.reaped },
+      `repository ${repository}: ${report.status}`,
+    );
+  } catch (error) {
+    report.status = 'failed';
+    report.error = `${stage}: ${(error as Error).message}`;
+    report.actions.notDone.push(`everything after ${stage}: the repository was left as it was`);
+    log.error({ repository, stage, err: (error as Error).message }, `repository ${repository} failed`);
+  }
+  return report;
+}
+
+async function readInventory(registry: RegistryPort, repository: string, onProgress?: (m: string) => void): Promise<RepositoryInventory> {
+  const images = await registry.describeImages(repository, (count) => onProgress?.(`${repository}: ${count} images read`));
+  const fetch = await registry.getManifests(repository, manifestDigestsToFetch(images));
+  const manifests: Record<string, string> = {};
+  for (const [digest, manifest] of Object.entries(fetch.manifests)) manifests[digest] = manifest.text;
+  return { repository, images, manifests, manifestFailures: fetch.failures };
+}
+
+async function loadState(store: StateStore, repository: string): Promise<{ state: RepositoryState | null; stateProblem?: string }> {
+  try {
+    return { state: await store.load(repository) };
+  } catch (error) {
+    return { state: null, stateProblem: `run state unreadable (${(error as Error).message}); fix or remove it` };
+  }
+}
+
+function describePlannedActions(plan: RepositoryPlan): string[] {
+  const actions: string[] = [];
+  for (const add of plan.protectTags.add) actions.push(`add tag ${add.tag}`);
+  if (plan.policy.action === 'install') actions.push('install lifecycle policy');
+  for (const remove of plan.protectTags.remove) actions.push(`remove tag ${remove.tag}`);
+  return actions;
+}
+
+// Order matters: protection tags first, then the policy they make safe, then lapsed protection.
+async function applyPlan(registry: RegistryPort, plan: RepositoryPlan, inventory: RepositoryInventory, report: RepositoryRunReport) {
+  const { actions } = report;
+  const repository = plan.repository;
+  if (plan.protectTags.add.length > 0) {
+    const missing = plan.protectTags.add.map((a) => a.digest).filter((d) => inventory.manifests[d] === undefined);
+    const fetched = missing.length > 0 ? await registry.getManifests(repository, missing) : { manifests: {}, failures: {} };
+    for (const change of plan.protectTags.add) {
+      const known = inventory.manifests[change.digest];
+      const manifest = known !== undefined ? { text: known } : fetched.manifests[change.digest];
+      if (!manifest) {
+        actions.failures.push({ digest: change.digest, tag: change.tag, code: 'ManifestUnavailable', message: fetched.failures[change.digest] ?? 'manifest not returned' });
+        continue;
+      }
+      try {
+        await registry.putTag(repository, change.digest, manifest, change.tag);
+        actions.tagsAdded += 1;
+      } catch (error) {
+        actions.failures.push(failureOf(error, change.digest, change.tag));
+      }
+    }
+  }
+
+  if (plan.policy.action === 'install') {
+    if (actions.failures.length > 0) {
+      actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
+    } else {
+      try {
+        await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
+        actions.policyInstalled = true;
+      } catch (error) {
+        actions.failures.push(failureOf(error));
+      }
+    }
+  }
+
+  if (plan.protectTags.remove.length > 0) {
+    const result = await registry.deleteTags(repository, plan.protectTags.remove.map(({ digest, tag }) => ({ digest, tag })));
+    actions.tagsRemoved += result.deleted.length;
+    for (const failure of result.failures) {
+      // Already gone is what we wanted; anything else is a real failure to report.
+      if (failure.code === 'ImageNotFound') continue;
+      actions.failures.push(failure);
+    }
+  }
+}
+
+function failureOf(error: unknown, digest?: string, tag?: string): WriteFailure {
+  const e = error as { name?: string; message?: string };
+  return { ...(digest ? { digest } : {}), ...(tag ? { tag } : {}), code: e.name ?? 'Error', message: e.message ?? String(error) };
+}
+
+function zero(): Amount {
+  return { images: 0, bytes: 0 };
+}
+
+function add(a: Amount, b: Amount): Amount {
+  return { images: a.images + b.images, bytes: a.bytes + b.bytes };
+}
+
+function summarize(
+  repositories: RepositoryRunReport[],
+  startedAt: number,
+  finishedAt: number,
+  options: RunOptions,
+  dryRun: boolean,
+  apiCalls: Record<string, number>,
+): RunReport {
+  let reaped = zero();
+  let pendingExpiry = zero();
+  let protectedAmount = zero();
+  let errors = 0;
+  for (const r of repositories) {
+    reaped = add(reaped, r.reaped);
+    pendingExpiry = add(pendingExpiry, r.pendingExpiry);
+    protectedAmount = add(protectedAmount, r.protected);
+    errors += r.actions.failures.length + (r.status === 'failed' && r.actions.failures.length === 0 ? 1 : 0);
+  }
+  return {
+    startedAt,
+    finishedAt,
+    mode: options.mode,
+    dryRun,
+    repositories,
+    totals: {
+      repositories: repositories.length,
+      failed: repositories.filter((r) => r.status === 'failed').length,
+      blocked: repositories.filter((r) => r.status === 'blocked').length,
+      reaped,
+      pendingExpiry,
+      protected: protectedAmount,
+      estimatedMonthlySavingsUsd: monthlyCostUsd(reaped.bytes, options.config.pricePerGbMonth),
+      errors,
+    },
+    apiCalls,
+  };
+}
