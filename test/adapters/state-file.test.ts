@@ -1,0 +1,89 @@
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, test } from 'vitest';
+import { createFileStateStore, stateFileName } from '../../lambda/adapters/state-file.js';
+import type { RepositoryState } from '../../lambda/domain/types.js';
+import { digestOf } from './fake-aws.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'ecr-janitor-state-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const state: RepositoryState = {
+  repository: 'team/web',
+  pinsLastSeen: { [digestOf('pinned')]: 1_700_000_000_000 },
+  lastInventory: { at: 1_700_000_000_000, bytes: { [digestOf('pinned')]: 1234, [digestOf('other')]: 99 } },
+};
+
+describe('file state store', () => {
+  test('saves and loads a repository whose name has slashes, as one flat file', async () => {
+    // Prepare
+    const store = createFileStateStore(join(dir, 'nested', 'state'));
+
+    // Act
+    await store.save(state);
+    const loaded = await store.load('team/web');
+
+    // Assess
+    expect(loaded).toEqual(state);
+    expect(await readdir(join(dir, 'nested', 'state'))).toEqual(['team%2Fweb.json']);
+  });
+
+  test('saving again replaces the state and leaves no temporary file', async () => {
+    // Prepare
+    const store = createFileStateStore(dir);
+    await store.save(state);
+
+    // Act
+    await store.save({ repository: 'team/web', pinsLastSeen: {} });
+
+    // Assess
+    expect(await store.load('team/web')).toEqual({ repository: 'team/web', pinsLastSeen: {} });
+    expect(await readdir(dir)).toEqual([stateFileName('team/web')]);
+  });
+
+  test('no file means no state yet', async () => {
+    // Prepare
+    const store = createFileStateStore(join(dir, 'does-not-exist'));
+
+    // Act
+    const loaded = await store.load('app');
+
+    // Assess
+    expect(loaded).toBeNull();
+  });
+
+  test.each([
+    ['not JSON', '{"repository":', /state file .*app\.json is not valid JSON/],
+    ['a wrong repository', '{"repository":"other","pinsLastSeen":{}}', /repository is "other", expected "app"/],
+    ['a pin time that is not a number', '{"repository":"app","pinsLastSeen":{"sha256:x":"yesterday"}}', /pinsLastSeen\["sha256:x"\] must be a number/],
+    ['no pinsLastSeen', '{"repository":"app"}', /pinsLastSeen must be an object/],
+    ['a bad lastInventory', '{"repository":"app","pinsLastSeen":{},"lastInventory":{"at":1,"bytes":[]}}', /lastInventory.bytes must be an object/],
+  ])('a file with %s is an error naming the problem', async (_, text, problem) => {
+    // Prepare
+    await writeFile(join(dir, 'app.json'), text);
+    const store = createFileStateStore(dir);
+
+    // Act
+    const load = store.load('app');
+
+    // Assess
+    await expect(load).rejects.toThrow(problem);
+  });
+
+  test('the file is readable JSON', async () => {
+    // Prepare
+    const store = createFileStateStore(dir);
+
+    // Act
+    await store.save(state);
+
+    // Assess
+    expect(JSON.parse(await readFile(join(dir, 'team%2Fweb.json'), 'utf8'))).toEqual(state);
+  });
+});
