@@ -1,0 +1,142 @@
+// The CDK app's wiring, kept out of bin/ so tests can run it: config from context, one stack per account/region,
+// cdk-nag AwsSolutions on everything.
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type App, CliCredentialsStackSynthesizer, type Environment, Validations } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { AwsSolutionsChecks } from 'cdk-nag';
+import { ConfigError, parseConfig, parseConfigText } from '../lambda/domain/config.js';
+import type { JanitorConfig } from '../lambda/domain/types.js';
+import { EcrJanitorStack } from './ecr-janitor-stack.js';
+
+export interface LoadedConfig {
+  config: JanitorConfig;
+  source: string;
+}
+
+/**
+ * `-c configFile=path.json` wins over the `janitor` object in cdk.json's context; `-c janitor='{...}'` (a JSON string)
+ * works too. With neither, the documented defaults apply. Throws ConfigError naming every bad field.
+ */
+export function loadJanitorConfig(app: App, cwd = process.cwd()): LoadedConfig {
+  const file = app.node.tryGetContext('configFile') as unknown;
+  if (file !== undefined) {
+    if (typeof file !== 'string' || file === '') throw new ConfigError('-c configFile', [{ field: 'configFile', message: 'must be a path to a JSON file' }]);
+    const path = resolve(cwd, file);
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch (error) {
+      throw new ConfigError(file, [{ field: '(file)', message: `cannot read ${path}: ${(error as Error).message}` }]);
+    }
+    return { config: parseConfigText(text, file), source: file };
+  }
+  const value = app.node.tryGetContext('janitor') as unknown;
+  const source = 'cdk.json context "janitor"';
+  if (value === undefined) return { config: parseConfig({}, source), source: 'defaults' };
+  if (typeof value === 'string') return { config: parseConfigText(value, '-c janitor'), source: '-c janitor' };
+  return { config: parseConfig(value, source), source };
+}
+
+export interface StackTarget {
+  id: string;
+  env?: Environment;
+}
+
+const ACCOUNT_RE = /^\d{12}$/;
+const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
+
+/**
+ * Context `accounts`: `[{"account": "123456789012", "region": "eu-west-1"}, ...]` (or "123456789012/eu-west-1"),
+ * one stack each. Without it, one stack for the CLI's current account and region (CDK_DEFAULT_ACCOUNT/REGION).
+ */
+export function stackTargets(app: App, env: NodeJS.ProcessEnv = process.env): StackTarget[] {
+  const accounts = app.node.tryGetContext('accounts') as unknown;
+  if (accounts === undefined) {
+    const account = env.CDK_DEFAULT_ACCOUNT;
+    const region = env.CDK_DEFAULT_REGION;
+    return [{ id: 'EcrJanitor', ...(account || region ? { env: { account, region } } : {}) }];
+  }
+  const list: unknown[] = typeof accounts === 'string' ? accounts.split(',').map((s) => s.trim()) : Array.isArray(accounts) ? accounts : [accounts];
+  const problems: { field: string; message: string }[] = [];
+  const targets: StackTarget[] = [];
+  list.forEach((entry, i) => {
+    const [account, region] =
+      typeof entry === 'string'
+        ? entry.split('/')
+        : typeof entry === 'object' && entry !== null
+          ? [(entry as Record<string, unknown>).account, (entry as Record<string, unknown>).region]
+          : [];
+    if (typeof account !== 'string' || !ACCOUNT_RE.test(account) || typeof region !== 'string' || !REGION_RE.test(region)) {
+      problems.push({ field: `accounts[${i}]`, message: `must be {"account": "<12 digits>", "region": "eu-west-1"} or "123456789012/eu-west-1", got ${JSON.stringify(entry)}` });
+      return;
+    }
+    targets.push({ id: `EcrJanitor-${account}-${region}`, env: { account, region } });
+  });
+  const ids = new Set<string>();
+  for (const t of targets) {
+    if (ids.has(t.id)) problems.push({ field: 'accounts', message: `${t.id.replace('EcrJanitor-', '')} is listed twice` });
+    ids.add(t.id);
+  }
+  if (targets.length === 0 && problems.length === 0) problems.push({ field: 'accounts', message: 'is empty; leave it out to deploy to the current account and region' });
+  if (problems.length > 0) throw new ConfigError('cdk.json context "accounts"', problems);
+  return targets;
+}
+
+export interface BuildAppOptions {
+  /** Tests: skip bundling. */
+  code?: lambda.Code;
+  cwd?: string;
+  env?: NodeJS.ProcessEnv;
+}
+
+/** Object key prefix of the function code in a StackSet asset bucket. */
+export const STACK_SET_ASSET_PREFIX = 'ecr-janitor/';
+
+/**
+ * Context `stackSetAssetBucket` (e.g. "my-org-janitor-assets-${AWS::Region}"): synthesize one account- and
+ * region-agnostic template for a CloudFormation StackSet. Its function code is read from that bucket (one per region,
+ * readable by the organization) instead of each account's CDK bootstrap bucket, and it needs no bootstrap at all.
+ */
+export function stackSetAssetBucket(app: App): string | undefined {
+  const bucket = app.node.tryGetContext('stackSetAssetBucket') as unknown;
+  if (bucket === undefined) return undefined;
+  if (typeof bucket !== 'string' || !/^[a-z0-9.${}:A-Z-]{3,120}$/.test(bucket)) {
+    throw new ConfigError('-c stackSetAssetBucket', [{ field: 'stackSetAssetBucket', message: `must be an S3 bucket name, "\${AWS::Region}" allowed, got ${JSON.stringify(bucket)}` }]);
+  }
+  if (app.node.tryGetContext('accounts') !== undefined) {
+    throw new ConfigError('-c stackSetAssetBucket', [{ field: 'accounts', message: 'a StackSet template is account-agnostic; leave out accounts (the StackSet chooses the accounts)' }]);
+  }
+  return bucket;
+}
+
+/** Adds the janitor stacks and cdk-nag to `app`. Throws ConfigError on a bad config or accounts list. */
+export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorStack[] {
+  const { config, source } = loadJanitorConfig(app, options.cwd);
+  const alarmEmail = app.node.tryGetContext('alarmEmail') as unknown;
+  if (alarmEmail !== undefined && (typeof alarmEmail !== 'string' || !/^[^@\s]+@[^@\s]+$/.test(alarmEmail))) {
+    throw new ConfigError('-c alarmEmail', [{ field: 'alarmEmail', message: `must be an e-mail address, got ${JSON.stringify(alarmEmail)}` }]);
+  }
+  const assetBucket = stackSetAssetBucket(app);
+  // cdk-nag v3 is a policy-validation plugin: violations fail `cdk synth` with a report (cdk.out/*validation*).
+  Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+  const targets: StackTarget[] = assetBucket ? [{ id: 'EcrJanitor' }] : stackTargets(app, options.env);
+  return targets.map(
+    (target) =>
+      new EcrJanitorStack(app, target.id, {
+        ...(target.env ? { env: target.env } : {}),
+        ...(assetBucket
+          ? { synthesizer: new CliCredentialsStackSynthesizer({ fileAssetsBucketName: assetBucket, bucketPrefix: STACK_SET_ASSET_PREFIX }) }
+          : {}),
+        config,
+        configSource: source,
+        ...(typeof alarmEmail === 'string' ? { alarmEmail } : {}),
+        ...(options.code ? { code: options.code } : {}),
+      }),
+  );
+}
+
+/** The problems of a ConfigError, one per line, for the terminal. */
+export function formatConfigError(error: ConfigError): string {
+  return [`ecr-janitor: invalid config (${error.source}):`, ...error.problems.map((p) => `  - ${p.field}: ${p.message}`)].join('\n');
+}

@@ -1,0 +1,304 @@
+// The EcrJanitor construct: the nightly Lambda, its schedule, least-privilege IAM from the config, a state bucket,
+// alarms (errors, missed run) and a dashboard of the EMF metrics the run publishes (notes/CONTRACTS.md).
+import { fileURLToPath } from 'node:url';
+import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import * as events from 'aws-cdk-lib/aws-events';
+import * as targets from 'aws-cdk-lib/aws-events-targets';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import { Construct } from 'constructs';
+import { configToText, parseConfig } from '../lambda/domain/config.js';
+import type { JanitorConfig } from '../lambda/domain/types.js';
+import { JanitorFunction } from './janitor-function.js';
+import { acknowledge, iam5ResourceFinding } from './nag.js';
+import { janitorGrants } from './permissions.js';
+
+/** Metric namespace and names the EMF adapter writes (notes/CONTRACTS.md). */
+export const METRIC_NAMESPACE = 'EcrJanitor';
+
+/** A Lambda's environment variables, names and values together, may not exceed 4 KB. */
+export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
+/** Longest S3 bucket name: STATE_BUCKET is a token at synth time, so we count the worst case. */
+const MAX_BUCKET_NAME_LENGTH = 63;
+
+const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
+export const HANDLER_ENTRY = `${PROJECT_ROOT}lambda/handler.ts`;
+export const LOCK_FILE = `${PROJECT_ROOT}package-lock.json`;
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
+
+/** The janitor config as written in cdk.json or a config file: every key optional, defaults filled by parseConfig. */
+export type JanitorConfigInput = DeepPartial<JanitorConfig>;
+
+export interface EcrJanitorProps {
+  /** Janitor config (DESIGN.md schema). Validated here with the Lambda's own parser; unknown keys fail synth. */
+  readonly config: JanitorConfigInput;
+  /** Where the config came from, for error messages. @default 'EcrJanitor config' */
+  readonly configSource?: string;
+  /** @default Duration.minutes(15) (the Lambda maximum: big registries take a while under ECR's rate limits) */
+  readonly timeout?: Duration;
+  /** @default 1024 */
+  readonly memorySize?: number;
+  /** @default logs.RetentionDays.THREE_MONTHS */
+  readonly logRetention?: logs.RetentionDays;
+  /** pino level for the function (LOG_LEVEL). @default - the handler's default */
+  readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Existing topic for alarm notifications. */
+  readonly alarmTopic?: sns.ITopic;
+  /** E-mail address subscribed to the alarm topic (a topic is created when `alarmTopic` is not given). */
+  readonly alarmEmail?: string;
+  /**
+   * The missed-run alarm fires when no run completed for this long. Whole hours, 1 to 168.
+   * @default Duration.hours(26) (a nightly schedule plus slack)
+   */
+  readonly missedRunAfter?: Duration;
+  /** Create the CloudWatch dashboard. @default true */
+  readonly dashboard?: boolean;
+  /** Turn the schedule on. @default true */
+  readonly enabled?: boolean;
+  /** What happens to the state bucket when the stack is deleted. @default RemovalPolicy.RETAIN */
+  readonly stateBucketRemovalPolicy?: RemovalPolicy;
+  /**
+   * Pre-built function code instead of bundling lambda/handler.ts (handler `index.handler`). For tests only.
+   * @default - bundle lambda/handler.ts with the local esbuild
+   */
+  readonly code?: lambda.Code;
+}
+
+export class EcrJanitor extends Construct {
+  readonly config: JanitorConfig;
+  readonly function: lambda.IFunction;
+  readonly logGroup: logs.ILogGroup;
+  readonly stateBucket: s3.Bucket;
+  readonly rule: events.Rule;
+  readonly errorsAlarm: cloudwatch.Alarm;
+  readonly missedRunAlarm: cloudwatch.Alarm;
+  readonly alarmTopic?: sns.ITopic;
+  readonly dashboard?: cloudwatch.Dashboard;
+
+  constructor(scope: Construct, id: string, props: EcrJanitorProps) {
+    super(scope, id);
+    this.config = parseConfig(props.config, props.configSource ?? 'EcrJanitor config');
+    const configText = configToText(this.config);
+
+    this.stateBucket = new s3.Bucket(this, 'StateBucket', {
+      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
+      enforceSSL: true,
+      minimumTLSVersion: 1.2,
+      encryption: s3.BucketEncryption.S3_MANAGED,
+      versioned: true,
+      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
+      removalPolicy: props.stateBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
+    });
+    acknowledge(
+      this.stateBucket,
+      'AwsSolutions-S1',
+      'Only the janitor function reads and writes this bucket (small per-repository state objects, versioned); its CloudWatch logs record every run, so S3 server access logs would add a second bucket and cost without audit value.',
+    );
+
+    const environment: Record<string, string> = {
+      JANITOR_CONFIG: configText,
+      STATE_BUCKET: this.stateBucket.bucketName,
+      ...(props.logLevel ? { LOG_LEVEL: props.logLevel } : {}),
+    };
+    checkEnvironmentSize(environment, this.config);
+
+    const fn = new JanitorFunction(this, 'Janitor', {
+      entry: HANDLER_ENTRY,
+      depsLockFilePath: LOCK_FILE,
+      timeout: props.timeout ?? Duration.minutes(15),
+      memorySize: props.memorySize ?? 1024,
+      logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      environment,
+      description: 'ecr-janitor: nightly ECR lifecycle policies, protection tags and a reap report',
+      ...(props.code ? { code: props.code } : {}),
+    });
+    this.function = fn.function;
+    this.logGroup = fn.logGroup;
+    // A failed run is reported by the Errors alarm and the next night runs again; an immediate async retry would
+    // mostly repeat the failure against the same ECR rate limits.
+    fn.function.configureAsyncInvoke({ retryAttempts: 0 });
+
+    // One acknowledgement per IAM5 finding; several statements may share a resource ("*"), so their reasons are joined.
+    const reasons = new Map<string, string[]>();
+    for (const grant of janitorGrants(this, this.config, this.stateBucket)) {
+      fn.role.addToPrincipalPolicy(grant.statement);
+      for (const wildcard of grant.wildcards) {
+        const finding = iam5ResourceFinding(this, wildcard.resource);
+        reasons.set(finding, [...(reasons.get(finding) ?? []), wildcard.reason]);
+      }
+    }
+    for (const [finding, why] of reasons) acknowledge(fn.role, finding, why.join(' '));
+
+    this.rule = new events.Rule(this, 'Schedule', {
+      description: `ecr-janitor run (${this.config.schedule})`,
+      schedule: events.Schedule.expression(this.config.schedule),
+      enabled: props.enabled ?? true,
+      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) })],
+    });
+
+    // ---- alarms
+    this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
+      alarmDescription:
+        'ecr-janitor run failed (a repository failed or the function crashed). The function log group has the run summary and the error.',
+      metric: fn.function.metricErrors({ period: Duration.hours(1), statistic: cloudwatch.Stats.SUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    const missedRunAfter = props.missedRunAfter ?? Duration.hours(26);
+    const hours = missedRunAfter.toHours({ integral: false });
+    if (!Number.isInteger(hours) || hours < 1 || hours > 168) {
+      throw new Error(`missedRunAfter must be whole hours from 1 to 168 (CloudWatch evaluates at most 7 days), got ${missedRunAfter.toHumanString()}`);
+    }
+    // One-hour periods, all breaching: a single RunCompleted data point in the window keeps the alarm OK, and no data
+    // at all (the schedule stopped, the function never got to report) counts as breaching.
+    this.missedRunAlarm = new cloudwatch.Alarm(this, 'MissedRunAlarm', {
+      alarmDescription: `ecr-janitor has not completed a run for ${hours} hours (no ${METRIC_NAMESPACE}/RunCompleted metric). Check the schedule rule and the function's log group.`,
+      metric: new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: 'RunCompleted', statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: hours,
+      datapointsToAlarm: hours,
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    });
+
+    if (props.alarmTopic || props.alarmEmail) {
+      let topic = props.alarmTopic;
+      if (!topic) {
+        const created = new sns.Topic(this, 'AlarmTopic', { displayName: 'ecr-janitor alarms', enforceSSL: true });
+        acknowledge(
+          created,
+          'AwsSolutions-SNS2',
+          'Alarm notifications carry only alarm names and states. CloudWatch cannot publish to a topic encrypted with the AWS-managed SNS key, and a customer-managed key would cost more than the janitor saves in small registries.',
+        );
+        topic = created;
+      }
+      if (props.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
+      const action = new cwActions.SnsAction(topic);
+      for (const alarm of [this.errorsAlarm, this.missedRunAlarm]) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+      this.alarmTopic = topic;
+    }
+
+    if (props.dashboard ?? true) this.dashboard = this.createDashboard(fn);
+  }
+
+  /** A metric the run publishes (totals: no dimension), summed per day. */
+  metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+    return new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: Duration.days(1), ...props });
+  }
+
+  private createDashboard(fn: JanitorFunction): cloudwatch.Dashboard {
+    const dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      defaultInterval: Duration.days(30),
+      periodOverride: cloudwatch.PeriodOverride.INHERIT,
+    });
+    const perRepository = (metricName: string, label: string) =>
+      new cloudwatch.MathExpression({
+        expression: `SEARCH('{${METRIC_NAMESPACE},Repository} MetricName="${metricName}"', 'Sum', 86400)`,
+        label,
+        usingMetrics: {},
+        period: Duration.days(1),
+      });
+    dashboard.addWidgets(
+      new cloudwatch.TextWidget({
+        markdown: `# ecr-janitor (${Stack.of(this).stackName})\nWhat each nightly run reaped, what is pending expiry and what is protected. Schedule \`${this.config.schedule}\`${this.config.dryRun ? ', **dry run**' : ''}.`,
+        width: 24,
+        height: 2,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.SingleValueWidget({
+        title: 'Last 30 days',
+        metrics: [
+          this.metric('ReapedImages', { label: 'Reaped images', period: Duration.days(30) }),
+          this.metric('ReapedBytes', { label: 'Reaped bytes', period: Duration.days(30) }),
+          this.metric('EstimatedMonthlySavingsUsd', { label: 'Est. monthly savings (USD)', period: Duration.days(30) }),
+        ],
+        width: 24,
+        height: 4,
+        fullPrecision: false,
+      }),
+    );
+    dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        title: 'Reaped per day',
+        left: [this.metric('ReapedImages', { label: 'images' })],
+        right: [this.metric('ReapedBytes', { label: 'bytes' })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Estimated monthly savings (USD)',
+        left: [this.metric('EstimatedMonthlySavingsUsd', { label: 'USD / month', statistic: cloudwatch.Stats.MAXIMUM })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Pending expiry and protected',
+        left: [this.metric('PendingExpiryBytes', { label: 'pending expiry bytes', statistic: cloudwatch.Stats.MAXIMUM })],
+        right: [this.metric('ProtectedImages', { label: 'protected images', statistic: cloudwatch.Stats.MAXIMUM })],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Problems',
+        left: [
+          this.metric('Errors', { label: 'errors' }),
+          this.metric('FailedRepositories', { label: 'failed repositories' }),
+          this.metric('BlockedRepositories', { label: 'blocked repositories' }),
+        ],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Reaped bytes per repository',
+        left: [perRepository('ReapedBytes', 'reaped bytes')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Pending expiry bytes per repository',
+        left: [perRepository('PendingExpiryBytes', 'pending expiry bytes')],
+        width: 12,
+      }),
+      new cloudwatch.GraphWidget({
+        title: 'Function',
+        left: [
+          fn.function.metricInvocations({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+          fn.function.metricErrors({ period: Duration.days(1), statistic: cloudwatch.Stats.SUM }),
+        ],
+        right: [fn.function.metricDuration({ period: Duration.days(1), statistic: cloudwatch.Stats.MAXIMUM })],
+        width: 12,
+      }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm, this.missedRunAlarm], width: 12 }),
+    );
+    return dashboard;
+  }
+}
+
+/** Fails synth when the environment would exceed Lambda's 4 KB, pointing at the SSM parameter for pins. */
+export function checkEnvironmentSize(environment: Record<string, string>, config: JanitorConfig): void {
+  const bytes = (s: string) => Buffer.byteLength(s, 'utf8');
+  let total = bytes('NODE_OPTIONS') + bytes('--enable-source-maps'); // added by JanitorFunction
+  for (const [name, value] of Object.entries(environment)) {
+    total += bytes(name) + (name === 'STATE_BUCKET' ? MAX_BUCKET_NAME_LENGTH : bytes(value));
+  }
+  if (total <= LAMBDA_ENVIRONMENT_LIMIT_BYTES) return;
+  const configBytes = bytes(environment.JANITOR_CONFIG ?? '');
+  const pins = config.pins.digests.length + config.pins.tags.length;
+  throw new Error(
+    `The janitor config is too large for the Lambda environment: JANITOR_CONFIG is ${configBytes} bytes and all variables ` +
+      `together would be ${total} bytes, over Lambda's ${LAMBDA_ENVIRONMENT_LIMIT_BYTES}-byte limit. ` +
+      (pins > 0
+        ? `Move the ${pins} pinned digests/tags (pins.digests, pins.tags) into an SSM parameter and set pins.ssmParameter to its name; `
+        : 'Put pinned images in an SSM parameter (pins.ssmParameter) rather than the config; ') +
+      'shorten or merge repository globs, CI tag patterns and protected tags otherwise.',
+  );
+}
