@@ -26,6 +26,8 @@ export class InventoryBuilder {
   readonly images: ImageRecord[] = [];
   readonly manifests: Record<Digest, string> = {};
   private seed = 0;
+  private readonly byDigest = new Map<Digest, ImageRecord>();
+  private readonly tagged = new Map<string, ImageRecord>();
 
   constructor(readonly repository = 'app') {}
 
@@ -95,13 +97,16 @@ export class InventoryBuilder {
 
   /** Points `tag` at `digest`, taking it off whichever image had it (ECR tags are unique in a repository). */
   tag(tag: string, digest: Digest): this {
-    for (const image of this.images) image.tags = image.tags.filter((t) => t !== tag);
-    this.find(digest).tags.push(tag);
+    const holder = this.tagged.get(tag);
+    if (holder) holder.tags = holder.tags.filter((t) => t !== tag);
+    const image = this.find(digest);
+    image.tags.push(tag);
+    this.tagged.set(tag, image);
     return this;
   }
 
   find(digest: Digest): ImageRecord {
-    const image = this.images.find((i) => i.digest === digest);
+    const image = this.byDigest.get(digest);
     if (!image) throw new Error(`no image ${digest}`);
     return image;
   }
@@ -116,7 +121,9 @@ export class InventoryBuilder {
 
   private add(text: string, record: Omit<ImageRecord, 'digest'>): Digest {
     const digest = sha256(text);
-    this.images.push({ digest, ...record });
+    const image = { digest, ...record };
+    this.images.push(image);
+    this.byDigest.set(digest, image);
     return digest;
   }
 }
