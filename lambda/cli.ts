@@ -79,7 +79,7 @@ async function planOrRun(command: 'plan' | 'run', args: string[]): Promise<numbe
   const client = makeEcrClient();
   const registry = createEcrRegistry(client);
   const region = await client.config.region();
-  const accountId = (await registry.registryId()) ?? 'unknown';
+  const accountId = await registry.registryId();
   const log = createLogger({ level: process.env.LOG_LEVEL ?? 'warn', destination: process.stderr });
   const progress = (message: string) => {
     if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${message}`);

@@ -69,12 +69,33 @@ export function registryOf(context: InvocationContext): { accountId: string; reg
   return { accountId, region };
 }
 
-export function pinSourcesFor(config: JanitorConfig, registry: { accountId: string; region: string }): PinSource[] {
+/**
+ * The pin sources the config enables. Without the account id, ECS and Lambda image URIs cannot be matched to this
+ * registry, so those sources fail and every repository fails closed rather than losing what they pin.
+ */
+export function pinSourcesFor(config: JanitorConfig, registry: { accountId: string | undefined; region: string }): PinSource[] {
   const sources: PinSource[] = [createConfigPinSource(config)];
-  if (config.pins.ecs) sources.push(createEcsPinSource(new ECSClient({ region: registry.region }), registry));
-  if (config.pins.lambda) sources.push(createLambdaPinSource(new LambdaClient({ region: registry.region }), registry));
-  if (config.pins.ssmParameter) sources.push(createSsmPinSource(new SSMClient({ region: registry.region }), config.pins.ssmParameter, registry));
+  // A throttled discovery blocks every repository for the night: retry like the ECR client does.
+  const clientConfig = { region: registry.region, retryMode: 'adaptive', maxAttempts: 8 };
+  const { accountId } = registry;
+  if (accountId === undefined) {
+    if (config.pins.ecs || config.pins.lambda || config.pins.ssmParameter) sources.push(unknownAccountSource());
+    return sources;
+  }
+  const address = { accountId, region: registry.region };
+  if (config.pins.ecs) sources.push(createEcsPinSource(new ECSClient(clientConfig), address));
+  if (config.pins.lambda) sources.push(createLambdaPinSource(new LambdaClient(clientConfig), address));
+  if (config.pins.ssmParameter) sources.push(createSsmPinSource(new SSMClient(clientConfig), config.pins.ssmParameter, address));
   return sources;
+}
+
+function unknownAccountSource(): PinSource {
+  return {
+    name: 'account',
+    discover: async () => {
+      throw new Error("this registry's account id is unknown (DescribeRepositories/DescribeRegistry gave none), so deployment image URIs cannot be matched to it");
+    },
+  };
 }
 
 const wireAws: Wiring = (config, env, context) => {

@@ -80,7 +80,8 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
   unknownKeys(value, TOP_KEYS, '', fail);
   const d = DEFAULT_CONFIG;
 
-  const repositories = { include: d.repositories.include, exclude: d.repositories.exclude };
+  // Copies: a caller that changes its config must not change the defaults.
+  const repositories = { include: [...d.repositories.include], exclude: [...d.repositories.exclude] };
   if (value.repositories !== undefined) {
     if (!isObject(value.repositories)) fail('repositories', 'must be an object {"include": [...], "exclude": [...]}');
     else {
@@ -100,7 +101,7 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
 
   const untaggedExpireDays = integer(value.untaggedExpireDays, 'untaggedExpireDays', d.untaggedExpireDays, 1, 3650, fail);
 
-  let ciTags: CiTagRule[] = d.ciTags;
+  let ciTags: CiTagRule[] = d.ciTags.map((rule) => ({ ...rule }));
   if (value.ciTags !== undefined) {
     if (!Array.isArray(value.ciTags)) fail('ciTags', 'must be a list such as [{"pattern": "ci-*", "keep": 25}]');
     else {
@@ -125,7 +126,8 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
   if (value.protectedTags !== undefined) {
     stringList(value.protectedTags, 'protectedTags', fail).forEach((entry, i) => {
       const pattern = tagPattern(entry, `protectedTags[${i}]`, fail);
-      if (pattern !== undefined && !protectedTags.includes(pattern)) protectedTags.push(pattern);
+      // keep-* is always protected by its own rule; listing it again would only spend one of ECR's 50 rules.
+      if (pattern !== undefined && pattern !== PROTECTION_TAG_PATTERN && !protectedTags.includes(pattern)) protectedTags.push(pattern);
     });
   }
   ciTags.forEach((rule, i) => {

@@ -380,3 +380,20 @@ describe('isRepositoryManaged', () => {
     expect(isRepositoryManaged(config, name)).toBe(managed);
   });
 });
+
+describe('parseConfig defaults are not shared', () => {
+  it('gives every caller its own lists, and does not spend a rule on keep-* twice', () => {
+    // Prepare
+    const first = parseConfig({}, 'a');
+
+    // Act
+    first.repositories.include.push('mutated');
+    first.ciTags[0]!.keep = 1;
+    const second = parseConfig({ protectedTags: ['keep-*', 'release-*'] }, 'b');
+
+    // Assess
+    expect(second.repositories.include).toEqual(['*']);
+    expect(second.ciTags).toEqual([{ pattern: 'ci-*', keep: 25 }]);
+    expect(second.protectedTags).toEqual(['buildcache', 'release-*']);
+  });
+});
