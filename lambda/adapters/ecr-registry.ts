@@ -6,16 +6,18 @@ import {
   DescribeRepositoriesCommand,
   ECRClient,
   GetLifecyclePolicyCommand,
+  GetLifecyclePolicyPreviewCommand,
   ListImageReferrersCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
+  StartLifecyclePolicyPreviewCommand,
   paginateDescribeImages,
   paginateDescribeRepositories,
   type ECRClientConfig,
   type ImageDetail,
   type ImageFailure,
 } from '@aws-sdk/client-ecr';
-import type { ManifestFetch, RegistryPort, TagDeletion, WriteFailure } from '../app/ports.js';
+import type { ManifestFetch, PolicyPreview, RegistryPort, TagDeletion, WriteFailure } from '../app/ports.js';
 import type { Digest, ImageRecord } from '../domain/types.js';
 import { chunks } from './chunks.js';
 
@@ -71,7 +73,13 @@ export interface EcrRegistry extends RegistryPort {
 export interface EcrRegistryOptions {
   /** Talk to another account's registry; by default the caller's own. */
   registryId?: string;
+  /** How long to wait for ECR's lifecycle preview, and between polls. */
+  previewTimeoutMs?: number;
+  previewPollMs?: number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+const PREVIEW_PAGE_SIZE = 100;
 
 export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions = {}): EcrRegistry {
   const counts: Record<string, number> = {};
@@ -178,6 +186,35 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
         if ((error as Error).name === 'LifecyclePolicyNotFoundException') return null;
         throw error;
       }
+    },
+
+    async previewLifecyclePolicy(repository, policyText): Promise<PolicyPreview> {
+      const scope = { ...registryScope, repositoryName: repository };
+      await client.send(new StartLifecyclePolicyPreviewCommand({ ...scope, lifecyclePolicyText: policyText }));
+      const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+      const deadline = Date.now() + (options.previewTimeoutMs ?? 120_000);
+      let page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
+      while (page.status === 'IN_PROGRESS') {
+        if (Date.now() > deadline) throw new Error(`the lifecycle policy preview of ${repository} did not complete in time`);
+        await sleep(options.previewPollMs ?? 2_000);
+        page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
+      }
+      if (page.status !== 'COMPLETE') throw new Error(`the lifecycle policy preview of ${repository} ended ${page.status ?? 'without a status'}`);
+      // The preview must be the text we asked about: another preview started meanwhile would answer for its own.
+      if (page.lifecyclePolicyText !== undefined && page.lifecyclePolicyText !== policyText) {
+        throw new Error(`the lifecycle policy preview of ${repository} is for another policy text (a concurrent preview?)`);
+      }
+      const expiring: PolicyPreview['expiring'] = [];
+      for (;;) {
+        for (const result of page.previewResults ?? []) {
+          if (result.action?.type !== 'EXPIRE') continue;
+          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
+          expiring.push({ digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) });
+        }
+        if (!page.nextToken) break;
+        page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE, nextToken: page.nextToken }));
+      }
+      return { expiring };
     },
 
     async putLifecyclePolicy(repository, policyText) {

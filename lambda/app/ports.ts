@@ -8,6 +8,11 @@ export interface ManifestFetch {
   failures: Record<Digest, string>;
 }
 
+export interface PolicyPreview {
+  /** Images ECR says the policy would expire now. */
+  expiring: { digest: Digest; rulePriority?: number }[];
+}
+
 export interface TagDeletion {
   digest: Digest;
   tag: string;
@@ -31,6 +36,8 @@ export interface RegistryPort {
   /** Lifecycle policy text, or null when the repository has none. */
   getLifecyclePolicy(repository: string): Promise<string | null>;
   putLifecyclePolicy(repository: string, policyText: string): Promise<void>;
+  /** ECR's own dry run of a policy (StartLifecyclePolicyPreview, then GetLifecyclePolicyPreview until COMPLETE). */
+  previewLifecyclePolicy(repository: string, policyText: string): Promise<PolicyPreview>;
   /** Adds a tag to an existing image (PutImage with the same manifest bytes). */
   putTag(repository: string, digest: Digest, manifest: { text: string; mediaType?: string }, tag: string): Promise<void>;
   /** BatchDeleteImage by digest+tag, 100 per call; failures[] are returned, never thrown. */

@@ -3,6 +3,7 @@ import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
 import { planRepository, type PinKnowledge } from '../domain/planner.js';
+import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState } from '../domain/types.js';
 import type { Clock, MetricsSink, PinSource, RegistryPort, StateStore, WriteFailure } from './ports.js';
@@ -135,7 +136,7 @@ async function handleRepository(
       report.actions.notDone.push(...describePlannedActions(plan).map((a) => `${a} (${options.mode === 'plan' ? 'plan is read-only' : 'dry run'})`));
     } else {
       stage = 'apply';
-      await applyPlan(registry, plan, inventory, report);
+      await applyPlan(registry, plan, inventory, report, options.config);
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
       if (!stateProblem) await deps.stateStore.save(plan.nextState);
     }
@@ -184,7 +185,13 @@ function describePlannedActions(plan: RepositoryPlan): string[] {
 }
 
 // Order matters: protection tags first, then the policy they make safe, then lapsed protection.
-async function applyPlan(registry: RegistryPort, plan: RepositoryPlan, inventory: RepositoryInventory, report: RepositoryRunReport) {
+async function applyPlan(
+  registry: RegistryPort,
+  plan: RepositoryPlan,
+  inventory: RepositoryInventory,
+  report: RepositoryRunReport,
+  config: JanitorConfig,
+) {
   const { actions } = report;
   const repository = plan.repository;
   if (plan.protectTags.add.length > 0) {
@@ -211,10 +218,20 @@ async function applyPlan(registry: RegistryPort, plan: RepositoryPlan, inventory
       actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
     } else {
       try {
-        await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
-        actions.policyInstalled = true;
+        // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
+        const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
+        const verdict = checkPreview(plan, preview.expiring.map((e) => e.digest), config.maxExpireShare);
+        if (verdict.disagrees) {
+          actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
+        } else if (verdict.refusal) {
+          actions.notDone.push(`install lifecycle policy: ${verdict.refusal}`);
+        } else {
+          await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
+          actions.policyInstalled = true;
+        }
       } catch (error) {
         actions.failures.push(failureOf(error));
+        actions.notDone.push('install lifecycle policy: the preview or the install failed; the installed policy is unchanged');
       }
     }
   }
