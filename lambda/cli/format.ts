@@ -88,7 +88,7 @@ export function formatReport(report: RunReport, options: { pricePerGbMonth: numb
 function imageLine(image: ImageDecision): string {
   const listed = image.tags.length > 0 ? image.tags.slice(0, 2).join(',') : '<untagged>';
   const tags = listed.length > 28 ? `${listed.slice(0, 27)}…` : listed;
-  return `${pad(image.decision, 8)} ${image.digest.slice(0, 19)}  ${pad(tags, 28)} ${padLeft(formatBytes(image.bytes), 10)}  ${image.reason}`;
+  return `${pad(image.decision, 8)} ${image.digest.slice(0, 19)}  ${pad(image.kind, 12)}${pad(tags, 28)} ${padLeft(formatBytes(image.bytes), 10)}  ${image.reason}`;
 }
 
 function pad(text: string, width: number): string {
