@@ -2,7 +2,6 @@
 // clock and the control routes, decided by the domain evaluator.
 import {
   BatchDeleteImageCommand,
-  CreateRepositoryCommand,
   DeleteLifecyclePolicyCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
@@ -14,9 +13,10 @@ import {
   StartLifecyclePolicyPreviewCommand,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { LifecycleRunResult } from '../../lambda/emulator/lifecycle.js';
-import { makeEmulatorClient, startEmulator, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import type { EmulatorHandle } from '../../lambda/emulator/server.js';
+import { useEmulator } from '../support/emulator-fixture.js';
 import { IN_TOTO, pushBuildxBuild, pushCacheManifest, pushReferrer, pushSingleImage } from '../../lambda/emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -47,23 +47,11 @@ const POLICY = JSON.stringify({
   ],
 });
 
+const fixture = useEmulator({ now: T0 });
 let emulator: EmulatorHandle;
 let client: ECRClient;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ now: T0 });
-  client = makeEmulatorClient(emulator.endpoint);
-});
-
-afterAll(async () => {
-  client.destroy();
-  await emulator.close();
-});
-
-beforeEach(async () => {
-  emulator.reset();
-  emulator.setClock(T0);
-  await client.send(new CreateRepositoryCommand({ repositoryName: 'app' }));
+beforeEach(() => {
+  ({ emulator, client } = fixture);
 });
 
 async function control(method: string, path: string, body?: unknown): Promise<{ status: number; json: unknown }> {

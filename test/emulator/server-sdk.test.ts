@@ -20,31 +20,20 @@ import {
   ServerException,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeEmulatorClient, startEmulator, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { makeEmulatorClient, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import { useEmulator } from '../support/emulator-fixture.js';
 import { imageManifest, IN_TOTO, pushReferrer } from '../../lambda/emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
 
+const fixture = useEmulator({ now: T0 });
 let emulator: EmulatorHandle;
 let client: ECRClient;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ now: T0 });
-  client = makeEmulatorClient(emulator.endpoint);
-});
-
-afterAll(async () => {
-  client.destroy();
-  await emulator.close();
-});
-
-beforeEach(async () => {
-  emulator.reset();
-  emulator.setClock(T0);
-  await client.send(new CreateRepositoryCommand({ repositoryName: 'app' }));
+beforeEach(() => {
+  ({ emulator, client } = fixture);
 });
 
 function sha256(text: string): string {

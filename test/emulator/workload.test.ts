@@ -1,9 +1,10 @@
 // The workload pusher: buildx-shaped builds, cache manifests, referrers and plain images pushed through the SDK, and
 // what the emulator learns of them (children, attestations, subjects, sizes).
 import { readFileSync } from 'node:fs';
-import { BatchGetImageCommand, CreateRepositoryCommand, DescribeImagesCommand, ListImageReferrersCommand, type ECRClient } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { makeEmulatorClient, startEmulator, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import { BatchGetImageCommand, DescribeImagesCommand, ListImageReferrersCommand, type ECRClient } from '@aws-sdk/client-ecr';
+import { beforeEach, describe, expect, it } from 'vitest';
+import type { EmulatorHandle } from '../../lambda/emulator/server.js';
+import { useEmulator } from '../support/emulator-fixture.js';
 import {
   BUILDKIT_CACHE_CONFIG,
   IN_TOTO,
@@ -26,22 +27,11 @@ interface IndexEntry {
   annotations?: Record<string, string>;
 }
 
+const fixture = useEmulator({ now: T0 });
 let emulator: EmulatorHandle;
 let client: ECRClient;
-
-beforeAll(async () => {
-  emulator = await startEmulator({ now: T0 });
-  client = makeEmulatorClient(emulator.endpoint);
-});
-
-afterAll(async () => {
-  client.destroy();
-  await emulator.close();
-});
-
-beforeEach(async () => {
-  emulator.reset();
-  await client.send(new CreateRepositoryCommand({ repositoryName: 'app' }));
+beforeEach(() => {
+  ({ emulator, client } = fixture);
 });
 
 async function manifestOf(digest: string): Promise<Record<string, unknown>> {
