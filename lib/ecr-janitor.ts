@@ -1,5 +1,5 @@
 // The EcrJanitor construct: the nightly Lambda, its schedule, least-privilege IAM from the config, a state bucket,
-// alarms (errors, missed run) and a dashboard of the EMF metrics the run publishes (notes/CONTRACTS.md).
+// alarms (errors, missed run) and a dashboard of the EMF metrics the run publishes (lambda/app/metric-names.ts).
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -12,14 +12,12 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import { Construct } from 'constructs';
+import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, type TotalMetric } from '../lambda/app/metric-names.js';
 import { configToText, parseConfig } from '../lambda/domain/config.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 import { JanitorFunction } from './janitor-function.js';
 import { acknowledge, iam5ResourceFinding } from './nag.js';
 import { janitorGrants } from './permissions.js';
-
-/** Metric namespace and names the EMF adapter writes (notes/CONTRACTS.md). */
-export const METRIC_NAMESPACE = 'EcrJanitor';
 
 /** A Lambda's environment variables, names and values together, may not exceed 4 KB. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -163,7 +161,7 @@ export class EcrJanitor extends Construct {
     // at all (the schedule stopped, the function never got to report) counts as breaching.
     this.missedRunAlarm = new cloudwatch.Alarm(this, 'MissedRunAlarm', {
       alarmDescription: `ecr-janitor has not completed a run for ${hours} hours (no ${METRIC_NAMESPACE}/RunCompleted metric). Check the schedule rule and the function's log group.`,
-      metric: new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: 'RunCompleted', statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
+      metric: new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: 'RunCompleted' satisfies TotalMetric, statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: hours,
@@ -195,7 +193,7 @@ export class EcrJanitor extends Construct {
   }
 
   /** A metric the run publishes (totals: no dimension), summed per day. */
-  metric(metricName: string, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
+  metric(metricName: TotalMetric, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
     return new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: Duration.days(1), ...props });
   }
 
@@ -204,9 +202,9 @@ export class EcrJanitor extends Construct {
       defaultInterval: Duration.days(30),
       periodOverride: cloudwatch.PeriodOverride.INHERIT,
     });
-    const perRepository = (metricName: string, label: string) =>
+    const perRepository = (metricName: RepositoryMetric, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRIC_NAMESPACE},Repository} MetricName="${metricName}"', 'Sum', 86400)`,
+        expression: `SEARCH('{${METRIC_NAMESPACE},${REPOSITORY_DIMENSION}} MetricName="${metricName}"', 'Sum', 86400)`,
         label,
         usingMetrics: {},
         period: Duration.days(1),

@@ -1,5 +1,6 @@
 // CloudWatch Embedded Metric Format: JSON log lines CloudWatch turns into metrics, no PutMetricData call needed.
-// Names and units are the contract the CDK dashboard and alarms read (notes/CONTRACTS.md).
+// Names and units are the contract the CDK dashboard and alarms read (lambda/app/metric-names.ts).
+import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, type TotalMetric } from '../app/metric-names.js';
 import type { MetricsSink } from '../app/ports.js';
 import type { RepositoryRunReport, RunReport } from '../app/report-types.js';
 
@@ -11,7 +12,7 @@ export interface EmfOptions {
 
 type Unit = 'Count' | 'Bytes' | 'None';
 
-export const DEFAULT_NAMESPACE = 'EcrJanitor';
+export const DEFAULT_NAMESPACE = METRIC_NAMESPACE;
 const DEFAULT_MAX_REPOSITORY_DIMENSIONS = 100;
 
 export function createEmfMetricsSink(writeLine: (line: string) => void, options: EmfOptions = {}): MetricsSink {
@@ -44,7 +45,7 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
         Errors: [totals.errors, 'Count'],
         FailedRepositories: [totals.failed, 'Count'],
         BlockedRepositories: [totals.blocked, 'Count'],
-      },
+      } satisfies Record<TotalMetric, [number, Unit]>,
       {
         mode: report.mode,
         dryRun: report.dryRun,
@@ -58,15 +59,15 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
       document(
         namespace,
         report.finishedAt,
-        ['Repository'],
+        [REPOSITORY_DIMENSION],
         {
           ReapedImages: [repository.reaped.images, 'Count'],
           ReapedBytes: [repository.reaped.bytes, 'Bytes'],
           PendingExpiryBytes: [repository.pendingExpiry.bytes, 'Bytes'],
           ProtectedImages: [repository.protected.images, 'Count'],
           Errors: [repositoryErrors(repository), 'Count'],
-        },
-        { Repository: repository.repository, status: repository.status },
+        } satisfies Record<RepositoryMetric, [number, Unit]>,
+        { [REPOSITORY_DIMENSION]: repository.repository, status: repository.status },
       ),
     );
   }
@@ -96,7 +97,7 @@ function document(
   namespace: string,
   timestamp: number,
   dimensions: string[],
-  metrics: Record<string, [number, Unit]>,
+  metrics: Partial<Record<TotalMetric | RepositoryMetric, [number, Unit]>>,
   properties: Record<string, unknown>,
 ): object {
   const values: Record<string, number> = {};
