@@ -3,7 +3,17 @@
 import { evaluatePolicy } from './evaluator.js';
 import { buildImageGraph } from './graph.js';
 import { digestOfProtectionTag, PROTECTION_TAG_PATTERN, protectionTagFor, tagMatchesPattern } from './patterns.js';
-import { isJanitorRule, lintPolicy, mergePolicy, parsePolicyText, policyToText, renderPolicy, samePolicy } from './policy.js';
+import {
+  holdPolicy,
+  isHoldPolicy,
+  isJanitorRule,
+  lintPolicy,
+  mergePolicy,
+  parsePolicyText,
+  policyToText,
+  renderPolicy,
+  samePolicy,
+} from './policy.js';
 import type {
   Decision,
   DecisionTotals,
@@ -23,6 +33,8 @@ import type {
 } from './types.js';
 
 const DAY_MS = 86_400_000;
+/** ECR expires an eligible image within a day; the next run is a day away: look that far ahead, with slack. */
+const HOLD_HORIZON_MS = 26 * 3_600_000;
 
 /** What the pin sources said: the pinned digests of this repository, or why nobody can tell. */
 export type PinKnowledge = { known: true; digests: Map<Digest, string[]> } | { known: false; reason: string };
@@ -51,7 +63,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   const { inventory, config, pins, now } = input;
   const graph = buildImageGraph(inventory);
   const warnings: string[] = graph.problems.map((p) => `${p.digest}: ${p.message}`);
-  const choice = choosePolicy(config, input.currentPolicyText);
+  const choice = choosePolicy(config, input.currentPolicyText, input.state?.heldPolicyText);
   warnings.push(...choice.warnings);
 
   const blocked = blockedReason(pins, graph);
@@ -75,6 +87,22 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       outcomes = evaluatePolicy(effective, finalGraph, now);
     }
   }
+  const hold = holdReason(effective, finalGraph, pins, protection.wanted, now);
+  if (hold && policy.action === 'skip') {
+    warnings.push(`existingPolicy is "skip", so the repository's own policy stays although ${hold.replace(/: policy on hold$/, '')}`);
+  } else if (hold) {
+    const held = holdPolicy();
+    policy = { ...policy, desired: held, desiredText: policyToText(held), action: 'hold', reason: hold };
+    effective = held;
+    outcomes = evaluatePolicy(effective, finalGraph, now);
+  }
+  // Carried while a hold is in place; dropped once a normal policy is back.
+  const heldPolicyText =
+    policy.action === 'hold'
+      ? (choice.current && isHoldPolicy(choice.current) ? input.state?.heldPolicyText : input.currentPolicyText) ?? undefined
+      : choice.current && isHoldPolicy(choice.current)
+        ? input.state?.heldPolicyText
+        : undefined;
 
   const removeDeletes = new Map(protection.remove.filter((r) => r.deletesImage).map((r) => [r.digest, r.reason]));
   const images: ImageDecision[] = [];
@@ -111,6 +139,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       repository: inventory.repository,
       pinsLastSeen: lastSeen,
       lastInventory: { at: now, bytes: Object.fromEntries([...graph.nodes.values()].map((n) => [n.record.digest, n.billableBytes])) },
+      ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
     totals: totalsOf(images),
     ...(blocked ? { blocked } : {}),
@@ -120,7 +149,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
 
 // ---------------------------------------------------------------- policy choice
 
-function choosePolicy(config: JanitorConfig, currentText: string | null): PolicyChoice {
+function choosePolicy(config: JanitorConfig, currentText: string | null, heldText: string | undefined): PolicyChoice {
   const ours = renderPolicy(config);
   let current: LifecyclePolicy | null = null;
   let unreadable: string | undefined;
@@ -132,9 +161,17 @@ function choosePolicy(config: JanitorConfig, currentText: string | null): Policy
     }
   }
   const warnings: string[] = [];
-  const foreignRules = current?.rules.filter((rule) => !isJanitorRule(rule)) ?? [];
+  // On hold, the rules to respect are those of the policy the hold replaced.
+  const onHold = current !== null && isHoldPolicy(current);
+  const base = onHold ? readHeldPolicy(heldText, warnings) : current;
+  const foreignRules = base?.rules.filter((rule) => !isJanitorRule(rule)) ?? [];
   let desired: LifecyclePolicy | null = ours;
-  let installReason = currentText === null ? 'the repository has no lifecycle policy yet' : 'the installed policy differs from the config (repair)';
+  let installReason =
+    currentText === null
+      ? 'the repository has no lifecycle policy yet'
+      : onHold
+        ? 'resuming after a hold: protection is complete again'
+        : 'the installed policy differs from the config (repair)';
 
   if (unreadable !== undefined) {
     if (config.existingPolicy !== 'replace') {
@@ -148,6 +185,9 @@ function choosePolicy(config: JanitorConfig, currentText: string | null): Policy
       };
     }
     installReason = `the installed policy is unreadable (${unreadable}); existingPolicy is "replace"`;
+  } else if (foreignRules.length > 0 && config.existingPolicy === 'skip' && onHold) {
+    desired = base;
+    installReason = "resuming after a hold: the repository's own policy comes back";
   } else if (foreignRules.length > 0 && config.existingPolicy === 'skip') {
     return {
       desired: null,
@@ -157,15 +197,18 @@ function choosePolicy(config: JanitorConfig, currentText: string | null): Policy
       reason: 'the repository has its own lifecycle policy and existingPolicy is "skip"',
       warnings,
     };
-  } else if (foreignRules.length > 0 && config.existingPolicy === 'merge' && current) {
-    const merged = mergePolicy(ours, current);
+  } else if (foreignRules.length > 0 && config.existingPolicy === 'merge' && base) {
+    const merged = mergePolicy(ours, base);
     desired = merged.policy;
     warnings.push(...merged.warnings);
-    installReason = `merging our rules with ${foreignRules.length} rule(s) of the installed policy`;
+    installReason = onHold
+      ? `resuming after a hold: merging our rules with ${foreignRules.length} rule(s) of the policy the hold replaced`
+      : `merging our rules with ${foreignRules.length} rule(s) of the installed policy`;
   } else if (foreignRules.length > 0) {
     installReason = `replacing ${foreignRules.length} foreign rule(s): existingPolicy is "replace"`;
   }
 
+  if (desired === null) throw new Error('unreachable: a policy to install was chosen without rules');
   const desiredText = policyToText(desired);
   const lint = lintPolicy(desired);
   warnings.push(...lint.warnings.map((w) => `policy ${w.field}: ${w.message}`));
@@ -183,6 +226,33 @@ function choosePolicy(config: JanitorConfig, currentText: string | null): Policy
     return { desired, desiredText, current, action: 'unchanged', reason: 'the installed policy matches the config', warnings };
   }
   return { desired, desiredText, current, action: 'install', reason: installReason, warnings };
+}
+
+function readHeldPolicy(heldText: string | undefined, warnings: string[]): LifecyclePolicy | null {
+  if (heldText === undefined) return null;
+  try {
+    return parsePolicyText(heldText);
+  } catch (error) {
+    warnings.push(`the policy saved when the repository was put on hold is unreadable (${(error as Error).message}); only our rules come back`);
+    return null;
+  }
+}
+
+/**
+ * What the policy in force after this run would expire before the next run that we want kept. With pins unknown,
+ * anything it expires may be a new pin.
+ */
+function holdReason(effective: LifecyclePolicy, graph: ImageGraph, pins: PinKnowledge, wanted: Map<Digest, string>, now: number): string | undefined {
+  if (effective.rules.length === 0 || isHoldPolicy(effective)) return undefined;
+  const soon = [...evaluatePolicy(effective, graph, now + HOLD_HORIZON_MS).keys()];
+  if (!pins.known) {
+    return soon.length > 0
+      ? `pin discovery failed and the installed policy would expire ${soon.length} image(s) by the next run, any of which may be a new pin: policy on hold`
+      : undefined;
+  }
+  const atRisk = soon.filter((digest) => wanted.has(digest));
+  if (atRisk.length === 0) return undefined;
+  return `the installed policy would expire ${atRisk.length} image(s) that need protection this run could not complete (${atRisk.slice(0, 3).join(', ')}): policy on hold`;
 }
 
 function blockedReason(pins: PinKnowledge, graph: ImageGraph): string | undefined {

@@ -27,6 +27,29 @@ export interface LintFinding {
   message: string;
 }
 
+const HOLD_PREFIX = `${JANITOR_RULE_PREFIX} on hold`;
+
+/**
+ * What the janitor puts in place when it cannot protect what the installed policy would expire next: one rule that
+ * never fires (a policy needs at least one). The policy it replaces is kept in the run state and comes back after.
+ */
+export function holdPolicy(): LifecyclePolicy {
+  return {
+    rules: [
+      {
+        rulePriority: 1,
+        description: `${HOLD_PREFIX}: protection could not be completed; nothing expires until a run completes it`,
+        selection: { tagStatus: 'tagged', tagPatternList: [PROTECTION_TAG_PATTERN], countType: 'sinceImagePushed', countUnit: 'days', countNumber: PROTECT_RULE_DAYS },
+        action: { type: 'expire' },
+      },
+    ],
+  };
+}
+
+export function isHoldPolicy(policy: LifecyclePolicy): boolean {
+  return policy.rules.length > 0 && policy.rules.every((rule) => rule.description?.startsWith(HOLD_PREFIX) === true);
+}
+
 export function isJanitorRule(rule: LifecycleRule): boolean {
   return rule.description?.startsWith(JANITOR_RULE_PREFIX) === true;
 }

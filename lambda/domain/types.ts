@@ -116,6 +116,8 @@ export interface RepositoryState {
   pinsLastSeen: Record<Digest, number>;
   /** The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". */
   lastInventory?: { at: number; bytes: Record<Digest, number> };
+  /** The policy that was in place when the janitor put the repository on hold; its foreign rules come back with it. */
+  heldPolicyText?: string;
 }
 
 // ---- Plan ----
@@ -140,7 +142,8 @@ export interface TagChange {
   reason: string;
 }
 
-export type PolicyAction = 'install' | 'unchanged' | 'skip' | 'refuse';
+/** hold: put a policy that expires nothing, because what the installed one would expire next cannot be shielded now. */
+export type PolicyAction = 'install' | 'unchanged' | 'skip' | 'refuse' | 'hold';
 
 export interface PolicyPlan {
   /** The policy text we want in place (after merge with a foreign policy, when mode is merge). */

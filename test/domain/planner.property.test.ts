@@ -148,6 +148,32 @@ describe('planner invariants', () => {
     );
   });
 
+  it('loses no pin, old or new, through a night when pin discovery fails', () => {
+    fc.assert(
+      fc.property(worldArb, fc.array(fc.nat(), { maxLength: 4 }), fc.integer({ min: 1, max: 48 }), (world, picks, hoursLater) => {
+        // Night 1 with pins known; night 2 discovery fails while deployments pin new images; ECR's lifecycle then runs
+        // any time up to a day after night 2.
+        const first = night(world);
+        const images = first.after.images;
+        const newPins = images.length === 0 ? [] : picks.map((p) => images[p % images.length]!.digest);
+        const night2 = world.now + hoursLater * 3_600_000;
+        const blind = planRepository({
+          inventory: first.after,
+          config: world.config,
+          pins: { known: false, reason: 'ecs: ThrottlingException' },
+          state: first.plan.nextState,
+          currentPolicyText: first.policy,
+          now: night2,
+        });
+        const tagged = applyTagChanges(first.after, blind);
+        const after = runLifecycle(tagged, installedPolicyAfter(blind), night2 + 24 * 3_600_000).inventory;
+        const present = new Set(after.images.map((i) => i.digest));
+        for (const digest of [...world.pinned, ...newPins]) expect(present.has(digest)).toBe(true);
+      }),
+      RUNS,
+    );
+  });
+
   it('is idempotent: planning again after applying the plan changes nothing', () => {
     fc.assert(
       fc.property(worldArb, (world) => {

@@ -336,3 +336,81 @@ describe('planRepository policy choice', () => {
     expect(p.policy.reason).toMatch(/differs from the config/);
   });
 });
+
+describe('planRepository holds the installed policy when it cannot protect what the policy would expire next', () => {
+  const installed = (cfg: JanitorConfig, foreignRules: object[] = []) =>
+    JSON.stringify({ rules: [...JSON.parse(policyToText(renderPolicy(cfg))).rules, ...foreignRules.map((r, i) => ({ ...r, rulePriority: 40 + i }))] });
+  const unknownPins: PinKnowledge = { known: false, reason: 'ecs: ThrottlingException' };
+
+  it('puts the policy on hold when pin discovery fails and something would expire before the next run', () => {
+    // Prepare: an untagged image 2.5 days old expires within the day; it may be what a deployment now pins.
+    const cfg = config();
+    const repo = new InventoryBuilder();
+    const image = repo.single({ tags: [], pushedAt: T0 });
+    const current = installed(cfg);
+
+    // Act
+    const p = plan(repo.inventory(), { config: cfg, pins: unknownPins, policy: current, now: T0 + 2.5 * DAY });
+    const later = applyAndExpire(repo.inventory(), p, T0 + 4 * DAY);
+
+    // Assess
+    expect(p.policy.action).toBe('hold');
+    expect(p.policy.reason).toMatch(/pin discovery failed and the installed policy would expire 1 image/);
+    expect(p.nextState.heldPolicyText).toBe(current);
+    expect(later.inventory.images.map((i) => i.digest)).toEqual([image]);
+  });
+
+  it('resumes after the hold with the foreign rules of the held policy', () => {
+    // Prepare: night 1 holds a merged policy; night 2 pin discovery works again.
+    const cfg = config();
+    const foreign = { description: 'team: keep 5 prod', selection: { tagStatus: 'tagged', tagPrefixList: ['prod'], countType: 'imageCountMoreThan', countNumber: 5 }, action: { type: 'expire' } };
+    const repo = new InventoryBuilder();
+    repo.single({ tags: [], pushedAt: T0 });
+    const night1 = plan(repo.inventory(), { config: cfg, pins: unknownPins, policy: installed(cfg, [foreign]), now: T0 + 2.5 * DAY });
+
+    // Act
+    const night2 = plan(repo.inventory(), { config: cfg, state: night1.nextState, policy: installedPolicyAfter(night1), now: T0 + 3.5 * DAY });
+    const stillBlind = plan(repo.inventory(), { config: cfg, pins: unknownPins, state: night1.nextState, policy: installedPolicyAfter(night1), now: T0 + 3.5 * DAY });
+
+    // Assess
+    expect(night1.policy.action).toBe('hold');
+    expect(night2.policy).toMatchObject({ action: 'install', reason: expect.stringMatching(/^resuming after a hold/) });
+    expect(night2.policy.desiredText).toContain('team: keep 5 prod');
+    expect(night2.nextState.heldPolicyText).toBe(night1.nextState.heldPolicyText);
+    expect(stillBlind.policy.action).toBe('refuse');
+    expect(stillBlind.nextState.heldPolicyText).toBe(night1.nextState.heldPolicyText);
+    expect(stillBlind.totals.expire.images).toBe(0);
+  });
+
+  it('holds when a cap leaves pinned images without their protection tag', () => {
+    // Prepare: two old untagged pinned images, one tag addition allowed per run.
+    const cfg = config({ maxTagAdditionsPerRun: 1 });
+    const repo = new InventoryBuilder();
+    const a = repo.single({ tags: [], pushedAt: T0 });
+    const b = repo.single({ tags: [], pushedAt: T0 + 1 });
+
+    // Act
+    const p = plan(repo.inventory(), { config: cfg, pins: pinsOf(a, b), policy: installed(cfg), now: T0 + 10 * DAY });
+
+    // Assess
+    expect(p.protectTags.add).toHaveLength(1);
+    expect(p.policy.action).toBe('hold');
+    expect(p.totals.expire.images).toBe(0);
+  });
+
+  it('leaves a foreign policy alone in skip mode, with a warning, and does not hold when nothing is due', () => {
+    // Prepare
+    const repo = new InventoryBuilder();
+    repo.single({ tags: [], pushedAt: T0 });
+    const foreign = JSON.stringify({ rules: [{ rulePriority: 1, description: 'team: untagged 1 day', selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 1 }, action: { type: 'expire' } }] });
+
+    // Act
+    const skipped = plan(repo.inventory(), { config: config({ existingPolicy: 'skip' }), pins: unknownPins, policy: foreign, now: T0 + 2 * DAY });
+    const young = plan(repo.inventory(), { pins: unknownPins, policy: installed(config()), now: T0 + DAY });
+
+    // Assess
+    expect(skipped.policy.action).toBe('skip');
+    expect(skipped.warnings.join('\n')).toMatch(/existingPolicy is "skip", so the repository's own policy stays although pin discovery failed/);
+    expect(young.policy.action).toBe('unchanged');
+  });
+});

@@ -24,7 +24,7 @@ export function applyTagChanges(inventory: RepositoryInventory, plan: Repository
 
 /** The policy to consider installed after applying a plan. */
 export function installedPolicyAfter(plan: RepositoryPlan): string | null {
-  return plan.policy.action === 'install' ? plan.policy.desiredText : plan.policy.currentText;
+  return plan.policy.action === 'install' || plan.policy.action === 'hold' ? plan.policy.desiredText : plan.policy.currentText;
 }
 
 /** One lifecycle pass as ECR does it: expire what the policy selects, and drop referrers whose subject is gone. */
