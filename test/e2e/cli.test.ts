@@ -1,0 +1,168 @@
+// `ecr-janitor plan|run` in-process against the emulator, configured as a user would: AWS_ENDPOINT_URL_ECR, region
+// and credentials from the environment, a --config file. plan --json prints the documented shape and changes nothing;
+// a bad config exits 2 before touching anything; a failed repository exits 1 after the others finished.
+import { existsSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { main } from '../../lambda/cli.js';
+import { protectionTagFor } from '../../lambda/domain/patterns.js';
+import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../lambda/emulator/workload.js';
+import { callsBetween, DAY, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
+
+const world = useJanitorWorld({ repositories: ['app', 'web'] });
+
+beforeEach(() => {
+  // The CLI plans at the wall clock: the registry's history ends now.
+  world.emulator.setClock(Date.now() - 10 * DAY);
+  vi.stubEnv('AWS_ENDPOINT_URL_ECR', world.emulator.endpoint);
+  vi.stubEnv('AWS_REGION', 'us-east-1');
+  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
+  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
+  vi.stubEnv('AWS_SESSION_TOKEN', undefined);
+  vi.stubEnv('AWS_PROFILE', undefined);
+  vi.stubEnv('AWS_CONFIG_FILE', join(world.stateDir, 'no-aws-config'));
+  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(world.stateDir, 'no-aws-credentials'));
+  vi.stubEnv('LOG_LEVEL', 'warn');
+});
+
+afterEach(() => {
+  vi.unstubAllEnvs();
+});
+
+/** Runs `main(argv)` in-process, capturing what it writes to stdout and stderr. */
+async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout: string[] = [];
+  const stderr: string[] = [];
+  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
+    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+    return true;
+  };
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout) as typeof process.stdout.write);
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr) as typeof process.stderr.write);
+  try {
+    const code = await main(argv);
+    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+  }
+}
+
+async function configFile(name: string, config: unknown): Promise<string> {
+  const path = join(world.stateDir, name);
+  await writeFile(path, JSON.stringify(config), 'utf8');
+  return path;
+}
+
+async function snapshot() {
+  return {
+    app: [...(await world.imagesOf('app'))].sort(),
+    web: [...(await world.imagesOf('web'))].sort(),
+    policies: [await world.policyOf('app'), await world.policyOf('web')],
+  };
+}
+
+const WRITES = ['PutImage', 'PutLifecyclePolicy', 'BatchDeleteImage', 'DeleteLifecyclePolicy'];
+
+describe('ecr-janitor plan --json', () => {
+  it('prints every image with its decision and reason, the policy, the protection tags and totals, and changes nothing', async () => {
+    // Prepare
+    const pinned = await pushSingleImage(world.client, 'app', { tags: [], seed: 'pinned', bytes: SMALL });
+    const old = await pushBuildxBuild(world.client, 'app', { tags: ['main'], seed: 'old', layerBytes: SMALL });
+    const current = await pushBuildxBuild(world.client, 'app', { tags: ['main'], seed: 'current', layerBytes: SMALL });
+    const cache = await pushCacheManifest(world.client, 'web', { tag: 'buildcache', seed: 'cache', bytes: SMALL });
+    world.emulator.setClock(Date.now());
+    const config = await configFile('janitor.json', {
+      pins: { ecs: false, lambda: false, digests: [{ repository: 'app', digest: pinned.digest }] },
+      maxExpireShare: 1,
+    });
+    const stateDir = join(world.stateDir, 'cli-state');
+    const before = await snapshot();
+    const statsBefore = world.emulator.stats();
+
+    // Act
+    const { code, stdout } = await cli(['plan', '--json', '--config', config, '--state-dir', stateDir]);
+
+    // Assess
+    expect(code).toBe(0);
+    const plan = JSON.parse(stdout);
+    expect(plan.repositories.map((r: { name: string }) => r.name)).toEqual(['app', 'web']);
+    for (const repository of plan.repositories) {
+      for (const image of repository.images) {
+        expect(Object.keys(image).sort()).toEqual(expect.arrayContaining(['bytes', 'decision', 'digest', 'reason', 'tags']));
+        expect(image).toMatchObject({ digest: expect.stringMatching(/^sha256:[0-9a-f]{64}$/), tags: expect.any(Array), bytes: expect.any(Number), reason: expect.any(String) });
+        expect(['keep', 'protect', 'expire', 'pending']).toContain(image.decision);
+      }
+      expect(repository.policy).toMatchObject({ action: 'install', text: expect.stringContaining('"rules"') });
+      expect(repository.protectTags).toEqual({ add: expect.any(Array), remove: [] });
+      expect(repository.totals).toMatchObject({ images: repository.images.length, keep: expect.any(Object), protect: expect.any(Object), expire: expect.any(Object), pending: expect.any(Object) });
+    }
+    const [app, web] = plan.repositories;
+    const decisionOf = (digest: string) => app.images.find((i: { digest: string }) => i.digest === digest);
+    expect(app.images).toHaveLength(11);
+    expect(decisionOf(old.indexDigest)).toMatchObject({ tags: [], decision: 'expire', rule: 4 });
+    expect(decisionOf(current.indexDigest)).toMatchObject({ tags: ['main'], decision: 'keep' });
+    expect(decisionOf(pinned.digest)).toMatchObject({ decision: 'protect', reason: 'pinned by config' });
+    expect(app.protectTags.add).toEqual([{ digest: pinned.digest, tag: protectionTagFor(pinned.digest), reason: 'pinned by config' }]);
+    expect(web.images).toEqual([{ digest: cache.digest, tags: ['buildcache'], bytes: SMALL, decision: 'protect', reason: 'tag buildcache matches protected pattern buildcache' }]);
+    expect(plan.totals).toMatchObject({ repositories: 2, failed: 0, blocked: 0 });
+    // Read-only: no write reached the registry, no state was saved.
+    expect(Object.keys(callsBetween(statsBefore, world.emulator.stats())).filter((op) => WRITES.includes(op))).toEqual([]);
+    expect(await snapshot()).toEqual(before);
+    expect(existsSync(stateDir)).toBe(false);
+  });
+
+  it('exits 2 on a config with an unknown key, naming it, before any call to the registry', async () => {
+    // Prepare
+    await pushSingleImage(world.client, 'app', { tags: [], seed: 'stray', bytes: SMALL });
+    world.emulator.setClock(Date.now());
+    const config = await configFile('typo.json', { untaggedExpireDay: 1, pins: { ecs: false, lambda: false } });
+    const stateDir = join(world.stateDir, 'cli-state');
+    const before = await snapshot();
+    const statsBefore = world.emulator.stats();
+
+    // Act
+    const { code, stdout, stderr } = await cli(['run', '--config', config, '--state-dir', stateDir]);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stdout).toBe('');
+    expect(stderr).toMatch(/untaggedExpireDay: unknown key; did you mean "untaggedExpireDays"\?/);
+    expect(world.emulator.stats()).toEqual(statsBefore);
+    expect(await snapshot()).toEqual(before);
+    expect(existsSync(stateDir)).toBe(false);
+  });
+});
+
+describe('ecr-janitor run', () => {
+  it('exits 1 when a repository fails after the others finished, and 0 once a re-run converges', async () => {
+    // Prepare: run 1 protects app's pinned v1; by run 2 the pin is gone (grace 0) and ECR refuses to drop the tag.
+    const v1 = await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'v1', bytes: SMALL });
+    await pushSingleImage(world.client, 'web', { tags: ['w1'], seed: 'w1', bytes: SMALL });
+    world.emulator.setClock(Date.now());
+    const stateDir = join(world.stateDir, 'cli-state');
+    const pinnedConfig = await configFile('pinned.json', { pinGraceDays: 0, pins: { digests: [{ repository: 'app', digest: v1.digest }] } });
+    const unpinnedConfig = await configFile('unpinned.json', { pinGraceDays: 0 });
+    const args = (config: string) => ['run', '--json', '--pin-sources', 'config', '--config', config, '--state-dir', stateDir];
+    const first = await cli(args(pinnedConfig));
+    await new Promise((resolve) => setTimeout(resolve, 5)); // the pin's last sighting is strictly in the past
+    world.emulator.setFaults({ failDeletesOf: [v1.digest] });
+
+    // Act
+    const failing = await cli(args(unpinnedConfig));
+    world.emulator.clearFaults();
+    const converged = await cli(args(unpinnedConfig));
+
+    // Assess
+    expect(first.code).toBe(0);
+    expect(failing.code).toBe(1);
+    const report = JSON.parse(failing.stdout);
+    expect(report.repositories.map((r: { name: string; status: string }) => [r.name, r.status])).toEqual([['app', 'failed'], ['web', 'ok']]);
+    expect(report.repositories[0].actions.failures).toEqual([{ digest: v1.digest, tag: protectionTagFor(v1.digest), code: 'ImageInaccessible', message: expect.any(String) }]);
+    expect(converged.code).toBe(0);
+    expect(JSON.parse(converged.stdout).repositories[0].actions.tagsRemoved).toBe(1);
+    expect(await world.tagsOf('app', v1.digest)).toEqual(['v1']);
+    expect(await world.policyOf('web')).toContain('ecr-janitor:');
+  });
+});
