@@ -10,6 +10,28 @@ import { acknowledge } from './nag.js';
 
 export const JANITOR_RUNTIME = lambda.Runtime.NODEJS_22_X;
 
+/**
+ * How the handler is bundled (esbuild, run locally by NodejsFunction). Exported so `npm run bench` measures the bundle
+ * that is deployed, built with these same options.
+ */
+export const JANITOR_BUNDLING: Readonly<nodejs.BundlingOptions> = Object.freeze({
+  forceDockerBundling: false,
+  format: nodejs.OutputFormat.ESM,
+  target: 'node22',
+  // Bundle the SDK: the runtime's built-in copy may predate ListImageReferrers.
+  externalModules: [],
+  // Prefer the SDK's ES module builds: they tree-shake, the CommonJS ones do not.
+  mainFields: ['module', 'main'],
+  minify: true,
+  sourceMap: true,
+  // A separate index.mjs.map with the sourceMappingURL comment (what --enable-source-maps follows), no
+  // sources inside: file and line are enough and the asset stays small.
+  sourceMapMode: nodejs.SourceMapMode.DEFAULT,
+  sourcesContent: false,
+  // Bundled CommonJS dependencies (pino) call require() for Node built-ins; ESM output has none.
+  banner: "import { createRequire as __janitorCreateRequire } from 'node:module'; const require = __janitorCreateRequire(import.meta.url);",
+});
+
 export interface JanitorFunctionProps {
   /** TypeScript entry file, bundled with esbuild. */
   readonly entry: string;
@@ -71,23 +93,7 @@ export class JanitorFunction extends Construct {
             entry: props.entry,
             handler: props.handler ?? 'handler',
             depsLockFilePath: props.depsLockFilePath,
-            bundling: {
-              forceDockerBundling: false,
-              format: nodejs.OutputFormat.ESM,
-              target: 'node22',
-              // Bundle the SDK: the runtime's built-in copy may predate ListImageReferrers.
-              externalModules: [],
-              // Prefer the SDK's ES module builds: they tree-shake, the CommonJS ones do not.
-              mainFields: ['module', 'main'],
-              minify: true,
-              sourceMap: true,
-              // A separate index.mjs.map with the sourceMappingURL comment (what --enable-source-maps follows), no
-              // sources inside: file and line are enough and the asset stays small.
-              sourceMapMode: nodejs.SourceMapMode.DEFAULT,
-              sourcesContent: false,
-              // Bundled CommonJS dependencies (pino) call require() for Node built-ins; ESM output has none.
-              banner: "import { createRequire as __janitorCreateRequire } from 'node:module'; const require = __janitorCreateRequire(import.meta.url);",
-            },
+            bundling: JANITOR_BUNDLING,
           }
         : { code: props.code, handler: props.handler ?? 'index.handler' }),
     });
