@@ -41,12 +41,13 @@ export interface HandlerResult {
 export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log'] };
 
 export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env) {
-  return async (_event: unknown, context: InvocationContext): Promise<HandlerResult> => {
+  return async (event: unknown, context: InvocationContext): Promise<HandlerResult> => {
     if (!env.JANITOR_CONFIG) throw new Error('JANITOR_CONFIG is not set: deploy with the EcrJanitor construct, which sets it from the validated config');
     const config = parseConfigText(env.JANITOR_CONFIG, 'JANITOR_CONFIG');
+    const shard = repositoriesOf(event);
     const wired = wire(config, env, context);
     const deps: JanitorDeps = { ...wired, log: wired.log ?? createLogger() };
-    const report = await runJanitor(deps, { config, mode: 'run', dryRun: config.dryRun });
+    const report = await runJanitor(deps, { config, mode: 'run', dryRun: config.dryRun, ...(shard ? { repositories: shard } : {}) });
     if (report.totals.failed > 0) {
       const failed = report.repositories.filter((r) => r.status === 'failed').map((r) => `${r.repository}: ${r.error}`);
       throw new Error(`${report.totals.failed} of ${report.totals.repositories} repositories failed (the others finished): ${failed.join('; ')}`);
@@ -60,6 +61,19 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
       estimatedMonthlySavingsUsd: report.totals.estimatedMonthlySavingsUsd,
     };
   };
+}
+
+/**
+ * The schedule's event carries no `repositories`: every managed repository is handled. An invocation that names some
+ * (e.g. one shard of a Step Functions Map over a large account) handles those, still within the config's include/exclude.
+ */
+export function repositoriesOf(event: unknown): string[] | undefined {
+  if (typeof event !== 'object' || event === null || !('repositories' in event)) return undefined;
+  const { repositories } = event as { repositories: unknown };
+  if (!Array.isArray(repositories) || repositories.length === 0 || repositories.some((r) => typeof r !== 'string' || r === '')) {
+    throw new Error('event.repositories must be a non-empty list of repository names, e.g. {"repositories": ["team/app"]}; nothing was done');
+  }
+  return repositories as string[];
 }
 
 /** Account and region come from the function's own ARN: pins only count for this registry. */

@@ -198,3 +198,20 @@ describe('handler: EMF metrics', () => {
     expect(byRepository.find((d) => d.Repository === 'web')).toMatchObject({ ReapedImages: 0, ReapedBytes: 0 });
   });
 });
+
+describe('handler: one shard of the repositories', () => {
+  it('handles only the repositories the event names', async () => {
+    // Prepare
+    await world.createRepositories('app', 'web');
+    await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'app', bytes: SMALL });
+    await pushSingleImage(world.client, 'web', { tags: ['v1'], seed: 'web', bytes: SMALL });
+
+    // Act
+    const result = await makeHandler(world.wiring(), envFor())({ repositories: ['web'] }, LAMBDA_CONTEXT);
+
+    // Assess
+    expect(result.repositories).toBe(1);
+    expect(await world.policyOf('web')).not.toBeNull();
+    expect(await world.policyOf('app')).toBeNull();
+  });
+});

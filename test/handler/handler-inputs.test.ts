@@ -1,7 +1,7 @@
-// Which pin sources a run gets: an unknown account id must fail closed, never silently match nothing.
+// What the handler reads besides the config: which pin sources to wire, and which repositories the event names.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/domain/config.js';
-import { pinSourcesFor } from '../../lambda/handler.js';
+import { pinSourcesFor, repositoriesOf } from '../../lambda/handler.js';
 
 describe('pinSourcesFor', () => {
   it('adds a failing source when the account id is unknown and ECS or Lambda pins are on', async () => {
@@ -36,5 +36,28 @@ describe('pinSourcesFor', () => {
 
     // Assess
     expect(sources.map((s) => s.name)).toEqual(['config', 'ecs', 'lambda', 'ssm']);
+  });
+});
+
+describe('repositoriesOf (the invocation event)', () => {
+  it.each([
+    [{}, undefined],
+    [{ 'detail-type': 'Scheduled Event', source: 'aws.events' }, undefined],
+    [null, undefined],
+    [{ repositories: ['team/app', 'web'] }, ['team/app', 'web']],
+  ])('reads %j as %j', (event, expected) => {
+    // Act
+    const repositories = repositoriesOf(event);
+
+    // Assess
+    expect(repositories).toEqual(expected);
+  });
+
+  it.each([[{ repositories: [] }], [{ repositories: 'web' }], [{ repositories: ['web', 3] }]])('rejects %j, naming the field', (event) => {
+    // Act
+    const read = () => repositoriesOf(event);
+
+    // Assess
+    expect(read).toThrow(/event\.repositories must be a non-empty list of repository names/);
   });
 });
