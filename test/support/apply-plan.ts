@@ -33,9 +33,15 @@ export function runLifecycle(inventory: RepositoryInventory, policyText: string 
   const outcomes = evaluatePolicy(parsePolicyText(policyText), buildImageGraph(inventory), now);
   const expired = new Set(outcomes.keys());
   let after = withoutImages(inventory, expired);
-  const present = new Set(after.images.map((i) => i.digest));
-  const orphans = new Set(after.images.filter((i) => i.subjectDigest && !present.has(i.subjectDigest)).map((i) => i.digest));
-  after = withoutImages(after, orphans);
+  // Referrers go with their subject, and theirs with them (a signature of an SBOM goes with the SBOM).
+  const orphans = new Set<Digest>();
+  for (;;) {
+    const present = new Set(after.images.map((i) => i.digest));
+    const next = after.images.filter((i) => i.subjectDigest && !present.has(i.subjectDigest)).map((i) => i.digest);
+    if (next.length === 0) break;
+    for (const digest of next) orphans.add(digest);
+    after = withoutImages(after, new Set(next));
+  }
   return { inventory: after, expired: [...expired, ...orphans] };
 }
 
