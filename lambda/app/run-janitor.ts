@@ -5,7 +5,7 @@ import { resolvePins } from '../domain/pins.js';
 import { planRepository, type PinKnowledge } from '../domain/planner.js';
 import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
-import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState } from '../domain/types.js';
+import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
 import type { Clock, MetricsSink, PinSource, RegistryPort, StateStore, WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
 
@@ -136,7 +136,16 @@ async function handleRepository(
       report.actions.notDone.push(...describePlannedActions(plan).map((a) => `${a} (${options.mode === 'plan' ? 'plan is read-only' : 'dry run'})`));
     } else {
       stage = 'apply';
-      await applyPlan(registry, plan, inventory, report, options.config);
+      // CI keeps pushing while we run: when ECR's preview disagrees with the plan, a plan from a fresh inventory tells
+      // a repository that changed under us (ranks moved on) from a real disagreement about ECR's semantics.
+      const replan = async (): Promise<RepositoryPlan | undefined> => {
+        const fresh = await readInventory(registry, repository);
+        if (sameImages(fresh, inventory, plan.protectTags.add)) return undefined;
+        log.info({ repository }, 'the repository changed during the run; re-planned against a fresh inventory before installing the policy');
+        const freshPins: PinKnowledge = failure ? pins : { known: true, digests: resolvePins(discovery.references, fresh).digests };
+        return planRepository({ inventory: fresh, config: options.config, pins: freshPins, state, currentPolicyText, now: deps.clock.now() });
+      };
+      await applyPlan(registry, plan, inventory, report, options.config, replan);
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
       if (!stateProblem) await deps.stateStore.save(plan.nextState);
     }
@@ -191,6 +200,7 @@ async function applyPlan(
   inventory: RepositoryInventory,
   report: RepositoryRunReport,
   config: JanitorConfig,
+  replan?: () => Promise<RepositoryPlan | undefined>,
 ) {
   const { actions } = report;
   const repository = plan.repository;
@@ -220,7 +230,16 @@ async function applyPlan(
       try {
         // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
         const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
-        const verdict = checkPreview(plan, preview.expiring.map((e) => e.digest), config.maxExpireShare);
+        const expiring = preview.expiring.map((e) => e.digest);
+        let verdict = checkPreview(plan, expiring, config.maxExpireShare);
+        // The preview saw the repository later than our inventory. Ranks only move on with new pushes, so a plan from a
+        // fresher inventory that agrees with this preview shows the disagreement was CI racing us, not ECR's semantics.
+        const fresh = verdict.disagrees && replan ? await replan() : undefined;
+        if (fresh && (fresh.blocked || fresh.policy.action !== 'install' || fresh.protectTags.add.length > 0)) {
+          verdict = { disagrees: false, refusal: 'the repository changed during the run and needs another look (new protection or a refusal); the policy waits for the next run' };
+        } else if (fresh) {
+          verdict = checkPreview(fresh, expiring, config.maxExpireShare);
+        }
         if (verdict.disagrees) {
           actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
         } else if (verdict.refusal) {
@@ -245,6 +264,17 @@ async function applyPlan(
       actions.failures.push(failure);
     }
   }
+}
+
+/** Same images with the same tags, our own protection tags aside: nobody pushed, deleted or re-tagged in between. */
+function sameImages(fresh: RepositoryInventory, planned: RepositoryInventory, ownTags: readonly TagChange[]): boolean {
+  if (fresh.images.length !== planned.images.length) return false;
+  const expected = new Map(planned.images.map((image) => [image.digest, new Set(image.tags)]));
+  for (const { digest, tag } of ownTags) expected.get(digest)?.add(tag);
+  return fresh.images.every((image) => {
+    const tags = expected.get(image.digest);
+    return tags !== undefined && tags.size === image.tags.length && image.tags.every((tag) => tags.has(tag));
+  });
 }
 
 function failureOf(error: unknown, digest?: string, tag?: string): WriteFailure {
