@@ -47,7 +47,13 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
     const shard = repositoriesOf(event);
     const wired = wire(config, env, context);
     const deps: JanitorDeps = { ...wired, log: wired.log ?? createLogger() };
-    const report = await runJanitor(deps, { config, mode: 'run', dryRun: config.dryRun, ...(shard ? { repositories: shard } : {}) });
+    const report = await runJanitor(deps, {
+      config,
+      mode: 'run',
+      dryRun: config.dryRun,
+      retainImageDecisions: false,
+      ...(shard ? { repositories: shard } : {}),
+    });
     if (report.totals.failed > 0) {
       const failed = report.repositories.filter((r) => r.status === 'failed').map((r) => `${r.repository}: ${r.error}`);
       throw new Error(`${report.totals.failed} of ${report.totals.repositories} repositories failed (the others finished): ${failed.join('; ')}`);

@@ -21,6 +21,8 @@ export interface RepositoryRunReport {
     tagsAdded: number;
     tagsRemoved: number;
     policyInstalled: boolean;
+    /** The installed policy was replaced by one that expires nothing until protection is complete. */
+    policyHeld: boolean;
     failures: WriteFailure[];
     /** Planned actions that were not carried out (dry run, caps, an earlier failure), each with why. */
     notDone: string[];

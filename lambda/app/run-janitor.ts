@@ -2,7 +2,7 @@
 import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
-import { planRepository, type PinKnowledge } from '../domain/planner.js';
+import { holdAfterFailedProtection, planRepository, type PinKnowledge } from '../domain/planner.js';
 import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
@@ -35,6 +35,11 @@ export interface RunOptions {
   /** Repositories handled at once; ECR's per-account API rates are shared by all of them. */
   concurrency?: number;
   onProgress?: (message: string) => void;
+  /**
+   * Keep every image's decision in the report (the CLI prints them). The Lambda needs only the totals: dropping the
+   * decisions after each repository keeps a 1M-image run within a small function's memory.
+   */
+  retainImageDecisions?: boolean;
 }
 
 interface PinDiscovery {
@@ -103,7 +108,7 @@ async function handleRepository(
     pendingExpiry: zero(),
     expireNow: zero(),
     protected: zero(),
-    actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, failures: [], notDone: [] },
+    actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, policyHeld: false, failures: [], notDone: [] },
   };
   let stage = 'inventory';
   try {
@@ -145,9 +150,9 @@ async function handleRepository(
         const freshPins: PinKnowledge = failure ? pins : { known: true, digests: resolvePins(discovery.references, fresh).digests };
         return planRepository({ inventory: fresh, config: options.config, pins: freshPins, state, currentPolicyText, now: deps.clock.now() });
       };
-      await applyPlan(registry, plan, inventory, report, options.config, replan);
+      const nextState = await applyPlan(registry, plan, inventory, report, options.config, replan);
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
-      if (!stateProblem) await deps.stateStore.save(plan.nextState);
+      if (!stateProblem) await deps.stateStore.save(nextState);
     }
     if (report.actions.failures.length > 0) {
       report.status = 'failed';
@@ -160,6 +165,7 @@ async function handleRepository(
       { repository, status: report.status, totals: plan.totals, policy: plan.policy.action, actions: report.actions, reaped: report.reaped },
       `repository ${repository}: ${report.status}`,
     );
+    if (options.retainImageDecisions === false) report.plan = withoutImageDetail(plan);
   } catch (error) {
     report.status = 'failed';
     report.error = `${stage}: ${(error as Error).message}`;
@@ -189,6 +195,7 @@ function describePlannedActions(plan: RepositoryPlan): string[] {
   const actions: string[] = [];
   for (const add of plan.protectTags.add) actions.push(`add tag ${add.tag}`);
   if (plan.policy.action === 'install') actions.push('install lifecycle policy');
+  if (plan.policy.action === 'hold') actions.push('put the lifecycle policy on hold');
   for (const remove of plan.protectTags.remove) actions.push(`remove tag ${remove.tag}`);
   return actions;
 }
@@ -201,8 +208,9 @@ async function applyPlan(
   report: RepositoryRunReport,
   config: JanitorConfig,
   replan?: () => Promise<RepositoryPlan | undefined>,
-) {
+): Promise<RepositoryState> {
   const { actions } = report;
+  let nextState = plan.nextState;
   const repository = plan.repository;
   if (plan.protectTags.add.length > 0) {
     const missing = plan.protectTags.add.map((a) => a.digest).filter((d) => inventory.manifests[d] === undefined);
@@ -223,36 +231,16 @@ async function applyPlan(
     }
   }
 
-  if (plan.policy.action === 'install') {
-    if (actions.failures.length > 0) {
-      actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
-    } else {
-      try {
-        // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
-        const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
-        const expiring = preview.expiring.map((e) => e.digest);
-        let verdict = checkPreview(plan, expiring, config.maxExpireShare);
-        // The preview saw the repository later than our inventory. Ranks only move on with new pushes, so a plan from a
-        // fresher inventory that agrees with this preview shows the disagreement was CI racing us, not ECR's semantics.
-        const fresh = verdict.disagrees && replan ? await replan() : undefined;
-        if (fresh && (fresh.blocked || fresh.policy.action !== 'install' || fresh.protectTags.add.length > 0)) {
-          verdict = { disagrees: false, refusal: 'the repository changed during the run and needs another look (new protection or a refusal); the policy waits for the next run' };
-        } else if (fresh) {
-          verdict = checkPreview(fresh, expiring, config.maxExpireShare);
-        }
-        if (verdict.disagrees) {
-          actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
-        } else if (verdict.refusal) {
-          actions.notDone.push(`install lifecycle policy: ${verdict.refusal}`);
-        } else {
-          await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
-          actions.policyInstalled = true;
-        }
-      } catch (error) {
-        actions.failures.push(failureOf(error));
-        actions.notDone.push('install lifecycle policy: the preview or the install failed; the installed policy is unchanged');
-      }
-    }
+  const protectionFailed = actions.failures.length > 0;
+  if (plan.policy.action === 'hold') {
+    // The hold expires nothing, so it needs no preview.
+    await putHold(registry, plan.policy.desiredText, plan.policy.reason, report);
+  } else if (protectionFailed) {
+    if (plan.policy.action === 'install') actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
+    const hold = holdAfterFailedProtection(plan);
+    if (hold && (await putHold(registry, hold.policyText, 'protection tags failed to go in', report))) nextState = hold.nextState;
+  } else if (plan.policy.action === 'install') {
+    await installPolicy(registry, plan, report, config, replan);
   }
 
   if (plan.protectTags.remove.length > 0) {
@@ -263,6 +251,62 @@ async function applyPlan(
       if (failure.code === 'ImageNotFound') continue;
       actions.failures.push(failure);
     }
+  }
+  return nextState;
+}
+
+/** Installs the plan's policy once ECR's own dry run, with the protection tags now in place, agrees with the plan. */
+async function installPolicy(
+  registry: RegistryPort,
+  plan: RepositoryPlan,
+  report: RepositoryRunReport,
+  config: JanitorConfig,
+  replan?: () => Promise<RepositoryPlan | undefined>,
+): Promise<void> {
+  const { actions } = report;
+  const repository = plan.repository;
+  try {
+    // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
+    const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
+    const expiring = preview.expiring.map((e) => e.digest);
+    let verdict = checkPreview(plan, expiring, config.maxExpireShare);
+    // The preview saw the repository later than our inventory. Ranks only move on with new pushes, so a plan from a
+    // fresher inventory that agrees with this preview shows the disagreement was CI racing us, not ECR's semantics.
+    const fresh = verdict.disagrees && replan ? await replan() : undefined;
+    if (fresh && (fresh.blocked || fresh.policy.action !== 'install' || fresh.protectTags.add.length > 0)) {
+      verdict = { disagrees: false, refusal: 'the repository changed during the run and needs another look (new protection or a refusal); the policy waits for the next run' };
+    } else if (fresh) {
+      verdict = checkPreview(fresh, expiring, config.maxExpireShare);
+    }
+    if (verdict.disagrees) {
+      actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
+    } else if (verdict.refusal) {
+      actions.notDone.push(`install lifecycle policy: ${verdict.refusal}`);
+    } else {
+      await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
+      actions.policyInstalled = true;
+    }
+  } catch (error) {
+    actions.failures.push(failureOf(error));
+    actions.notDone.push('install lifecycle policy: the preview or the install failed; the installed policy is unchanged');
+  }
+}
+
+function withoutImageDetail(plan: RepositoryPlan): RepositoryPlan {
+  const { lastInventory: _perImageBytes, ...state } = plan.nextState;
+  return { ...plan, images: [], nextState: state };
+}
+
+/** Replaces the installed policy with one that expires nothing; true when it went in. */
+async function putHold(registry: RegistryPort, holdText: string, why: string, report: RepositoryRunReport): Promise<boolean> {
+  try {
+    await registry.putLifecyclePolicy(report.repository, holdText);
+    report.actions.policyHeld = true;
+    return true;
+  } catch (error) {
+    report.actions.failures.push(failureOf(error));
+    report.actions.notDone.push(`put the lifecycle policy on hold (${why}): the put failed, so the installed policy still runs`);
+    return false;
   }
 }
 

@@ -53,6 +53,9 @@ export function formatReport(report: RunReport, options: { pricePerGbMonth: numb
     const plan = repo.plan;
     if (!plan) continue;
     lines.push(`  policy: ${plan.policy.action} (${plan.policy.reason})`);
+    if (repo.actions.policyHeld && plan.policy.action !== 'hold') {
+      lines.push('  policy put on hold: protection tags failed to go in, so the installed policy expires nothing until a run completes them');
+    }
     for (const warning of plan.policy.warnings) lines.push(`  policy warning: ${warning}`);
     lines.push(`  ${pad('DECISION', 9)}${padLeft('IMAGES', 8)}${padLeft('SIZE', 12)}${padLeft('$/MONTH', 10)}`);
     for (const decision of DECISIONS) {

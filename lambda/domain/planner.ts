@@ -544,3 +544,21 @@ function totalsOf(images: readonly ImageDecision[]): PlanTotals {
   }
   return totals;
 }
+
+/**
+ * Protection tags this run planned did not all go in: the installed policy may expire a pinned image before the next
+ * run, so it is put on hold, and the state remembers it. Nothing to hold when there is no policy, it is already a hold,
+ * or it is a foreign policy we were told to leave alone.
+ */
+export function holdAfterFailedProtection(plan: RepositoryPlan): { policyText: string; nextState: RepositoryState } | undefined {
+  const { currentText, action } = plan.policy;
+  if (currentText === null || action === 'skip' || action === 'hold') return undefined;
+  let current: LifecyclePolicy;
+  try {
+    current = parsePolicyText(currentText);
+  } catch {
+    return undefined;
+  }
+  if (isHoldPolicy(current)) return undefined;
+  return { policyText: policyToText(holdPolicy()), nextState: { ...plan.nextState, heldPolicyText: currentText } };
+}

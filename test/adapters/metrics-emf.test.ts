@@ -16,6 +16,7 @@ function repository(name: string, numbers: { reaped?: number; pending?: number; 
       tagsAdded: 0,
       tagsRemoved: 0,
       policyInstalled: false,
+      policyHeld: false,
       failures: Array.from({ length: numbers.failures ?? 0 }, () => ({ code: 'KmsError', message: 'key disabled' })),
       notDone: [],
     },

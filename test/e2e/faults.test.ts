@@ -184,4 +184,35 @@ describe('partial failure: one repository fails, the others finish, the next run
     expect(await world.resolvable('web', [web.digest])).toEqual(new Set([web.digest]));
     expect(await world.unresolvable('app')).toEqual([]);
   });
+
+  it('puts an installed policy on hold when a new pin cannot be tagged, so the pinned image survives, and resumes after', async () => {
+    // Prepare: night 1 installs the policy; then CI pushes an untagged image that a deployment pins 2.5 days later,
+    // the night PutImage is throttled past every retry.
+    await world.createRepositories('app');
+    await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'v1', bytes: SMALL });
+    const config = janitorConfig();
+    const night1 = await world.run(config);
+    const installed = await world.policyOf('app');
+    world.emulator.advanceDays(1);
+    const pinned = await pushSingleImage(world.client, 'app', { tags: [], seed: 'pinned-late', bytes: SMALL });
+    world.emulator.advanceDays(2.5);
+    world.ecs.references = [{ repository: 'app', digest: pinned.digest, source: 'ecs:prod/api' }];
+    world.emulator.setFaults({ throttleEveryN: 1, operations: ['PutImage'] });
+
+    // Act
+    const failing = await world.run(config);
+    const held = await world.policyOf('app');
+    world.emulator.clearFaults();
+    const lifecycle = world.nextNight();
+    const next = await world.run(config);
+
+    // Assess
+    expect(repositoryReport(night1, 'app').actions.policyInstalled).toBe(true);
+    expect(repositoryReport(failing, 'app')).toMatchObject({ status: 'failed', actions: { policyHeld: true, tagsAdded: 0 } });
+    expect(held).toMatch(/ecr-janitor: on hold/);
+    expect(lifecycle.expired).toEqual([]);
+    expect(repositoryReport(next, 'app')).toMatchObject({ status: 'ok', actions: { tagsAdded: 1, policyInstalled: true, failures: [] } });
+    expect(await world.policyOf('app')).toBe(installed);
+    expect(await world.resolvable('app', [pinned.digest])).toEqual(new Set([pinned.digest]));
+  });
 });
