@@ -17,7 +17,7 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     throw new Error(`${where}: ${problem}`);
   };
   if (!isRecord(value)) return fail('expected a JSON object');
-  const { repository, pinsLastSeen, lastInventory, heldPolicyText } = value;
+  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests } = value;
   if (typeof repository !== 'string') fail('repository must be a string');
   // A state file under the wrong name would carry another repository's pins.
   if (repository !== expectedRepository) fail(`repository is "${repository}", expected "${expectedRepository}"`);
@@ -28,6 +28,12 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     if (!isFiniteNumber(lastInventory.at)) fail('lastInventory.at must be a number');
     if (!isRecord(lastInventory.bytes)) fail('lastInventory.bytes must be an object of digest -> bytes');
     state.lastInventory = { at: lastInventory.at, bytes: numbersOf(lastInventory.bytes, 'lastInventory.bytes', fail) };
+  }
+  if (indexManifests !== undefined) {
+    if (!isRecord(indexManifests) || Object.values(indexManifests).some((text) => typeof text !== 'string')) {
+      fail('indexManifests must be an object of digest -> manifest text');
+    }
+    state.indexManifests = indexManifests as Record<string, string>;
   }
   if (heldPolicyText !== undefined) {
     if (typeof heldPolicyText !== 'string') fail('heldPolicyText must be the text of a lifecycle policy');

@@ -1,4 +1,5 @@
 // Orchestration, per managed repository: inventory -> pins -> plan -> apply -> report. Talks only to ports.
+import { createHash } from 'node:crypto';
 import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
@@ -110,13 +111,13 @@ async function handleRepository(
     protected: zero(),
     actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, policyHeld: false, failures: [], notDone: [] },
   };
-  let stage = 'inventory';
+  let stage = 'state read';
   try {
-    const inventory = await readInventory(registry, repository, options.onProgress);
+    const { state, stateProblem } = await loadState(deps.stateStore, repository);
+    stage = 'inventory';
+    const inventory = await readInventory(registry, repository, state?.indexManifests, options.onProgress);
     stage = 'lifecycle policy read';
     const currentPolicyText = await registry.getLifecyclePolicy(repository);
-    stage = 'state read';
-    const { state, stateProblem } = await loadState(deps.stateStore, repository);
 
     const resolved = resolvePins(discovery.references, inventory);
     for (const ref of resolved.unresolved) {
@@ -144,7 +145,7 @@ async function handleRepository(
       // CI keeps pushing while we run: when ECR's preview disagrees with the plan, a plan from a fresh inventory tells
       // a repository that changed under us (ranks moved on) from a real disagreement about ECR's semantics.
       const replan = async (): Promise<RepositoryPlan | undefined> => {
-        const fresh = await readInventory(registry, repository);
+        const fresh = await readInventory(registry, repository, inventory.manifests);
         if (sameImages(fresh, inventory, plan.protectTags.add)) return undefined;
         log.info({ repository }, 'the repository changed during the run; re-planned against a fresh inventory before installing the policy');
         const freshPins: PinKnowledge = failure ? pins : { known: true, digests: resolvePins(discovery.references, fresh).digests };
@@ -175,12 +176,28 @@ async function handleRepository(
   return report;
 }
 
-async function readInventory(registry: RegistryPort, repository: string, onProgress?: (m: string) => void): Promise<RepositoryInventory> {
+/** Images, plus the manifests of their indexes: those already known (and still matching their digest) are not re-read. */
+async function readInventory(
+  registry: RegistryPort,
+  repository: string,
+  known: Record<string, string> | undefined,
+  onProgress?: (m: string) => void,
+): Promise<RepositoryInventory> {
   const images = await registry.describeImages(repository, (count) => onProgress?.(`${repository}: ${count} images read`));
-  const fetch = await registry.getManifests(repository, manifestDigestsToFetch(images));
   const manifests: Record<string, string> = {};
+  const toFetch: string[] = [];
+  for (const digest of manifestDigestsToFetch(images)) {
+    const text = known?.[digest];
+    if (text !== undefined && digestOf(text) === digest) manifests[digest] = text;
+    else toFetch.push(digest);
+  }
+  const fetch = toFetch.length > 0 ? await registry.getManifests(repository, toFetch) : { manifests: {}, failures: {} };
   for (const [digest, manifest] of Object.entries(fetch.manifests)) manifests[digest] = manifest.text;
   return { repository, images, manifests, manifestFailures: fetch.failures };
+}
+
+function digestOf(text: string): string {
+  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 }
 
 async function loadState(store: StateStore, repository: string): Promise<{ state: RepositoryState | null; stateProblem?: string }> {
@@ -293,7 +310,7 @@ async function installPolicy(
 }
 
 function withoutImageDetail(plan: RepositoryPlan): RepositoryPlan {
-  const { lastInventory: _perImageBytes, ...state } = plan.nextState;
+  const { lastInventory: _perImageBytes, indexManifests: _manifests, ...state } = plan.nextState;
   return { ...plan, images: [], nextState: state };
 }
 

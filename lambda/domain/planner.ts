@@ -139,6 +139,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       repository: inventory.repository,
       pinsLastSeen: lastSeen,
       lastInventory: { at: now, bytes: Object.fromEntries([...graph.nodes.values()].map((n) => [n.record.digest, n.billableBytes])) },
+      indexManifests: Object.fromEntries(Object.entries(inventory.manifests).filter(([digest]) => graph.nodes.has(digest))),
       ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
     totals: totalsOf(images),

@@ -116,6 +116,11 @@ export interface RepositoryState {
   pinsLastSeen: Record<Digest, number>;
   /** The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". */
   lastInventory?: { at: number; bytes: Record<Digest, number> };
+  /**
+   * Manifest text of the repository's image indexes, by digest. A digest names its bytes, so an index is read once,
+   * not every night: fewer calls, and no BatchGetImage that would count as a pull of every index.
+   */
+  indexManifests?: Record<Digest, string>;
   /** The policy that was in place when the janitor put the repository on hold; its foreign rules come back with it. */
   heldPolicyText?: string;
 }
