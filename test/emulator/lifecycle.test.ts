@@ -16,7 +16,7 @@ import {
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { LifecycleRunResult } from '../../lambda/emulator/lifecycle.js';
 import type { EmulatorHandle } from '../../lambda/emulator/server.js';
-import { useEmulator } from '../support/emulator-fixture.js';
+import { caught, useEmulator } from '../support/emulator-fixture.js';
 import { IN_TOTO, pushBuildxBuild, pushCacheManifest, pushReferrer, pushSingleImage } from '../../lambda/emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -60,15 +60,6 @@ async function control(method: string, path: string, body?: unknown): Promise<{ 
     ...(body !== undefined ? { body: JSON.stringify(body), headers: { 'Content-Type': 'application/json' } } : {}),
   });
   return { status: response.status, json: await response.json() };
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('lifecycle policy API', () => {

@@ -22,7 +22,7 @@ import {
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { makeEmulatorClient, type EmulatorHandle } from '../../lambda/emulator/server.js';
-import { useEmulator } from '../support/emulator-fixture.js';
+import { caught, useEmulator } from '../support/emulator-fixture.js';
 import { imageManifest, IN_TOTO, pushReferrer } from '../../lambda/emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -53,15 +53,6 @@ function indexText(...children: { digest: string; text: string }[]): string {
     mediaType: OCI_INDEX,
     manifests: children.map((c) => ({ mediaType: OCI_MANIFEST, digest: c.digest, size: Buffer.byteLength(c.text) })),
   });
-}
-
-async function caught(promise: Promise<unknown>): Promise<unknown> {
-  try {
-    await promise;
-  } catch (error) {
-    return error;
-  }
-  throw new Error('expected the call to fail');
 }
 
 describe('emulator over HTTP: images', () => {

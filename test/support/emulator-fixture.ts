@@ -25,3 +25,13 @@ export function useEmulator(options: { now: number; repository?: string }): Emul
   });
   return fixture;
 }
+
+/** The error a call rejects with; a call that succeeds fails the test. */
+export async function caught(promise: Promise<unknown>): Promise<unknown> {
+  try {
+    await promise;
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the call to fail');
+}
