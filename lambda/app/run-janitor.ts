@@ -153,6 +153,7 @@ async function handleRepository(
       };
       const nextState = await applyPlan(registry, plan, inventory, report, options.config, replan);
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
+      stage = 'state save';
       if (!stateProblem) await deps.stateStore.save(nextState);
     }
     if (report.actions.failures.length > 0) {
@@ -170,7 +171,12 @@ async function handleRepository(
   } catch (error) {
     report.status = 'failed';
     report.error = `${stage}: ${(error as Error).message}`;
-    report.actions.notDone.push(`everything after ${stage}: the repository was left as it was`);
+    const changed = stage === 'apply' || stage === 'state save';
+    report.actions.notDone.push(
+      changed
+        ? `${stage} stopped part way: the writes counted under actions were done, the rest waits for the next run`
+        : `everything after ${stage}: the repository was left as it was`,
+    );
     log.error({ repository, stage, err: (error as Error).message }, `repository ${repository} failed`);
   }
   return report;
