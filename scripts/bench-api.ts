@@ -20,9 +20,9 @@ import { runJanitor, type LogPort } from '../lambda/app/run-janitor.js';
 import { parseConfig } from '../lambda/domain/config.js';
 import { protectionTagFor } from '../lambda/domain/patterns.js';
 import type { Digest } from '../lambda/domain/types.js';
-import { makeEmulatorClient, startEmulator, type EmulatorStats } from '../lambda/emulator/server.js';
-import type { RepositoryStore } from '../lambda/emulator/registry-model.js';
-import { attestationManifest, BUILDKIT_CACHE_CONFIG, IN_TOTO, imageManifest, OCI_INDEX, OCI_LAYER, OCI_MANIFEST } from '../lambda/emulator/workload.js';
+import { makeEmulatorClient, startEmulator, type EmulatorStats } from '../emulator/server.js';
+import type { RepositoryStore } from '../emulator/registry-model.js';
+import { attestationManifest, BUILDKIT_CACHE_CONFIG, IN_TOTO, imageManifest, OCI_INDEX, OCI_LAYER, OCI_MANIFEST } from '../emulator/workload.js';
 
 const DAY = 86_400_000;
 const T0 = Date.UTC(2025, 0, 1);

@@ -1,6 +1,6 @@
 // The README's first command: the demo must reap, keep every live image resolvable, and exit 0.
 import { describe, expect, it } from 'vitest';
-import { runDemo } from '../lambda/demo.js';
+import { runDemo } from '../cli/demo.js';
 
 describe('npm run demo', () => {
   it('reaps leftovers in both accounts while every live image still resolves', async () => {

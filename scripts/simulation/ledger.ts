@@ -4,7 +4,7 @@
 import type { ECRClient, PutImageCommandInput } from '@aws-sdk/client-ecr';
 import { tagMatchesPattern } from '../../lambda/domain/patterns.js';
 import type { CiTagRule, Digest } from '../../lambda/domain/types.js';
-import { EcrApiError, RegistryModel, type RepositoryStore } from '../../lambda/emulator/registry-model.js';
+import { EcrApiError, RegistryModel, type RepositoryStore } from '../../emulator/registry-model.js';
 import type { Footprint, PullTarget } from './world.js';
 
 export class Ledger {

@@ -7,8 +7,8 @@ import { join } from 'node:path';
 import { BatchGetImageCommand, PutLifecyclePolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../lambda/adapters/ecr-registry.js';
 import type { Digest } from '../../lambda/domain/types.js';
-import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../lambda/emulator/server.js';
-import { type LiveImage, SeedWorkload } from '../../lambda/emulator/seed-workload.js';
+import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
+import { type LiveImage, SeedWorkload } from '../../emulator/seed-workload.js';
 import { Ledger } from './ledger.js';
 
 export const DAY = 86_400_000;

@@ -1,6 +1,6 @@
 // A repository that fails after writing says what it did and what it did not; one that fails before writing says so.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { pushSingleImage } from '../../lambda/emulator/workload.js';
+import { pushSingleImage } from '../../emulator/workload.js';
 import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();

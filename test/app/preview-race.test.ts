@@ -8,8 +8,8 @@ import type { RegistryPort, StateStore } from '../../lambda/app/ports.js';
 import { runJanitor } from '../../lambda/app/run-janitor.js';
 import { parseConfig } from '../../lambda/domain/config.js';
 import type { RepositoryState } from '../../lambda/domain/types.js';
-import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../lambda/emulator/server.js';
-import { IN_TOTO, OCI_INDEX, pushBuildxBuild, pushReferrer } from '../../lambda/emulator/workload.js';
+import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
+import { IN_TOTO, OCI_INDEX, pushBuildxBuild, pushReferrer } from '../../emulator/workload.js';
 
 const CONFIG = parseConfig({ ciTags: [{ pattern: 'ci-*', keep: 2 }], maxExpireShare: 1, pins: { ecs: false, lambda: false } }, 'test');
 const quiet = { info() {}, warn() {}, error() {} };

@@ -1,6 +1,6 @@
 // The Lambda drops per-image decisions after each repository; totals, state and the next run must not change.
 import { describe, expect, it } from 'vitest';
-import { pushSingleImage } from '../../lambda/emulator/workload.js';
+import { pushSingleImage } from '../../emulator/workload.js';
 import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();

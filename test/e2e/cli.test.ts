@@ -5,9 +5,9 @@ import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../lambda/cli.js';
+import { main } from '../../cli/cli.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
-import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../lambda/emulator/workload.js';
+import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../emulator/workload.js';
 import { callsBetween, DAY, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app', 'web'] });

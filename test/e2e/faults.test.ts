@@ -4,8 +4,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lambda/app/report-types.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
-import type { FaultConfig } from '../../lambda/emulator/server.js';
-import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../lambda/emulator/workload.js';
+import type { FaultConfig } from '../../emulator/server.js';
+import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../emulator/workload.js';
 import {
   callsBetween,
   janitorConfig,

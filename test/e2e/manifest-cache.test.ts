@@ -1,7 +1,7 @@
 // Index manifests are read once and kept in the run state: a later night reads only new indexes, and a cached text
 // that no longer matches its digest is read again.
 import { describe, expect, it } from 'vitest';
-import { pushBuildxBuild } from '../../lambda/emulator/workload.js';
+import { pushBuildxBuild } from '../../emulator/workload.js';
 import { janitorConfig, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();

@@ -12,7 +12,7 @@ import {
   pushReferrer,
   pushSingleImage,
   type BuildxBuildResult,
-} from '../../lambda/emulator/workload.js';
+} from '../../emulator/workload.js';
 import { janitorConfig, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });

@@ -11,7 +11,7 @@ import {
   pushCacheManifest,
   pushReferrer,
   pushSingleImage,
-} from '../../lambda/emulator/workload.js';
+} from '../../emulator/workload.js';
 import { decisionOf, janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });

@@ -1,7 +1,7 @@
 // The plain-JSON control routes under /_emulator/ and the `ecr-janitor emulator` entry point.
 import { CreateRepositoryCommand, DescribeRepositoriesCommand } from '@aws-sdk/client-ecr';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { makeEmulatorClient, runEmulatorCli, startEmulator, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import { makeEmulatorClient, runEmulatorCli, startEmulator, type EmulatorHandle } from '../../emulator/server.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 

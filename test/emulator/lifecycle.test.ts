@@ -14,10 +14,10 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { LifecycleRunResult } from '../../lambda/emulator/lifecycle.js';
-import type { EmulatorHandle } from '../../lambda/emulator/server.js';
+import type { LifecycleRunResult } from '../../emulator/lifecycle.js';
+import type { EmulatorHandle } from '../../emulator/server.js';
 import { caught, useEmulator } from '../support/emulator-fixture.js';
-import { IN_TOTO, pushBuildxBuild, pushCacheManifest, pushReferrer, pushSingleImage } from '../../lambda/emulator/workload.js';
+import { IN_TOTO, pushBuildxBuild, pushCacheManifest, pushReferrer, pushSingleImage } from '../../emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const DAY = 86_400_000;

@@ -1,8 +1,8 @@
 // The registry model on its own: ECR's rules for pushes, tags and deletions, without HTTP.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EcrApiError, RegistryModel, type RepositoryStore } from '../../lambda/emulator/registry-model.js';
-import { imageManifest } from '../../lambda/emulator/workload.js';
+import { EcrApiError, RegistryModel, type RepositoryStore } from '../../emulator/registry-model.js';
+import { imageManifest } from '../../emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

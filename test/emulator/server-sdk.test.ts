@@ -21,9 +21,9 @@ import {
   type ECRClient,
 } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { makeEmulatorClient, type EmulatorHandle } from '../../lambda/emulator/server.js';
+import { makeEmulatorClient, type EmulatorHandle } from '../../emulator/server.js';
 import { caught, useEmulator } from '../support/emulator-fixture.js';
-import { imageManifest, IN_TOTO, pushReferrer } from '../../lambda/emulator/workload.js';
+import { imageManifest, IN_TOTO, pushReferrer } from '../../emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { BatchGetImageCommand, DescribeImagesCommand, ListImageReferrersCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { beforeEach, describe, expect, it } from 'vitest';
-import type { EmulatorHandle } from '../../lambda/emulator/server.js';
+import type { EmulatorHandle } from '../../emulator/server.js';
 import { useEmulator } from '../support/emulator-fixture.js';
 import {
   BUILDKIT_CACHE_CONFIG,
@@ -13,7 +13,7 @@ import {
   pushReferrer,
   pushSingleImage,
   SIGSTORE_BUNDLE,
-} from '../../lambda/emulator/workload.js';
+} from '../../emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';

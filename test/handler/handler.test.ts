@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { configToText } from '../../lambda/domain/config.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import { type HandlerEnvironment, makeHandler } from '../../lambda/handler.js';
-import { pushCacheManifest, pushSingleImage } from '../../lambda/emulator/workload.js';
+import { pushCacheManifest, pushSingleImage } from '../../emulator/workload.js';
 import {
   callsBetween,
   DAY,

@@ -1,7 +1,7 @@
 // One emulator per test file, reset before each test with an empty repository `app` and the clock at `now`.
 import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
-import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../lambda/emulator/server.js';
+import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
 
 export interface EmulatorFixture {
   emulator: EmulatorHandle;

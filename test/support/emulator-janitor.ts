@@ -21,8 +21,8 @@ import { type LogPort, type RunOptions, runJanitor } from '../../lambda/app/run-
 import { parseConfig } from '../../lambda/domain/config.js';
 import type { Digest, ImageDecision, JanitorConfig, PinReference } from '../../lambda/domain/types.js';
 import type { Wiring } from '../../lambda/handler.js';
-import { type EmulatorHandle, type EmulatorStats, makeEmulatorClient, startEmulator } from '../../lambda/emulator/server.js';
-import type { LifecycleRunResult } from '../../lambda/emulator/lifecycle.js';
+import { type EmulatorHandle, type EmulatorStats, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
+import type { LifecycleRunResult } from '../../emulator/lifecycle.js';
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 1);

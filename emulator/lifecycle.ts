@@ -1,9 +1,9 @@
 // The emulator's lifecycle engine: ECR's daily run and its preview, decided by the domain's evaluator over the
 // model's images (so the emulator and the janitor agree on ECR's semantics by construction).
-import { evaluatePolicy } from '../domain/evaluator.js';
-import { buildImageGraph, isIndexMediaType } from '../domain/graph.js';
-import { lintPolicy, parsePolicyText, PolicyError } from '../domain/policy.js';
-import type { ImageRecord, LifecyclePolicy, RepositoryInventory } from '../domain/types.js';
+import { evaluatePolicy } from '../lambda/domain/evaluator.js';
+import { buildImageGraph, isIndexMediaType } from '../lambda/domain/graph.js';
+import { lintPolicy, parsePolicyText, PolicyError } from '../lambda/domain/policy.js';
+import type { ImageRecord, LifecyclePolicy, RepositoryInventory } from '../lambda/domain/types.js';
 import { EcrApiError, type PreviewEntry, type RegistryModel, type RepositoryStore } from './registry-model.js';
 
 export interface ExpiredImage {

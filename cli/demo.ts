@@ -4,16 +4,16 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createEcrRegistry } from './adapters/ecr-registry.js';
-import { createFileStateStore } from './adapters/state-file.js';
-import type { LogPort } from './app/run-janitor.js';
-import { runJanitor } from './app/run-janitor.js';
-import type { RunReport } from './app/report-types.js';
-import { formatBytes, formatReport } from './cli/format.js';
-import { parseConfig } from './domain/config.js';
-import { monthlyCostUsd } from './domain/report.js';
-import { type EmulatorHandle, makeEmulatorClient, startEmulator } from './emulator/server.js';
-import { SeedWorkload } from './emulator/seed-workload.js';
+import { createEcrRegistry } from '../lambda/adapters/ecr-registry.js';
+import { createFileStateStore } from '../lambda/adapters/state-file.js';
+import type { LogPort } from '../lambda/app/run-janitor.js';
+import { runJanitor } from '../lambda/app/run-janitor.js';
+import type { RunReport } from '../lambda/app/report-types.js';
+import { formatBytes, formatReport } from './format.js';
+import { parseConfig } from '../lambda/domain/config.js';
+import { monthlyCostUsd } from '../lambda/domain/report.js';
+import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../emulator/server.js';
+import { SeedWorkload } from '../emulator/seed-workload.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;

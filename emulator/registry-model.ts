@@ -3,10 +3,15 @@
 // Indexes (tag -> digest, child -> parent indexes, subject -> referrers) are kept up to date on every write, so
 // a request costs O(what it touches), not O(repository).
 import { createHash } from 'node:crypto';
-import { isIndexMediaType } from '../domain/graph.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
+const DOCKER_MANIFEST_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
+
+/** Image indexes (OCI) and manifest lists (Docker) list other manifests by digest. */
+export function isIndexMediaType(mediaType: string | undefined): boolean {
+  return mediaType === OCI_INDEX || mediaType === DOCKER_MANIFEST_LIST;
+}
 
 const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
@@ -53,6 +58,14 @@ export interface StoredImage {
   readonly pushedAt: number;
   tags: string[];
   lastPulledAt?: number;
+  /** ECR's storage classes (since 2025): ACTIVE images are STANDARD; archived ones are not pullable. */
+  storageClass?: 'STANDARD' | 'ARCHIVE';
+  /** DescribeImages' imageStatus: ACTIVE (default), ARCHIVED, or ACTIVATING while a restore runs. */
+  imageStatus?: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+  /** When a lifecycle transition (or UpdateImageStorageClass) moved it to archive. */
+  lastArchivedAt?: number;
+  /** When a restore from archive completed; lifecycle counts from here instead of pushedAt after a restore. */
+  lastActivatedAt?: number;
 }
 
 export interface PutImageInput {

@@ -1,7 +1,7 @@
 // Human and JSON renderings of a run report for the CLI.
-import type { RunReport } from '../app/report-types.js';
-import { monthlyCostUsd } from '../domain/report.js';
-import type { Decision, ImageDecision } from '../domain/types.js';
+import type { RunReport } from '../lambda/app/report-types.js';
+import { monthlyCostUsd } from '../lambda/domain/report.js';
+import type { Decision, ImageDecision } from '../lambda/domain/types.js';
 
 const DECISIONS: Decision[] = ['keep', 'protect', 'expire', 'pending'];
 

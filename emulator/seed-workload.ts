@@ -3,7 +3,6 @@
 // cache manifest under :buildcache (the previous one is left untagged). Every few days the newest build is promoted by
 // re-tag (v1.<n>) and signed (an OCI 1.1 referrer); deployments pin a release by digest and move every few days.
 import { BatchGetImageCommand, CreateRepositoryCommand, type ECRClient, PutImageCommand, RepositoryAlreadyExistsException } from '@aws-sdk/client-ecr';
-import type { PinReference } from '../domain/types.js';
 import { OCI_INDEX, pushBuildxBuild, pushCacheManifest, pushReferrer, SIGSTORE_BUNDLE, type BuildxBuildResult } from './workload.js';
 
 const HOUR = 3_600_000;
@@ -89,7 +88,7 @@ export class SeedWorkload {
   }
 
   /** What the deployments run, by digest: what an ECS pin source would report. */
-  pins(): PinReference[] {
+  pins(): { repository: string; digest: string; source: string }[] {
     return [...this.deployed].map(([repository, release]) => ({ repository, digest: release.build.indexDigest, source: `ecs:prod/${repository}` }));
   }
 

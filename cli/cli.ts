@@ -2,14 +2,14 @@
 // Exit codes: 0 done, 1 a repository failed (others finished), 2 bad config or arguments (nothing touched).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { createEcrRegistry, makeEcrClient } from './adapters/ecr-registry.js';
-import { createLogger } from './adapters/logger.js';
-import { createFileStateStore } from './adapters/state-file.js';
-import { runJanitor } from './app/run-janitor.js';
-import { formatReport, planJson } from './cli/format.js';
-import { ConfigError, DEFAULT_CONFIG, parseConfigText } from './domain/config.js';
-import type { JanitorConfig } from './domain/types.js';
-import { pinSourcesFor } from './handler.js';
+import { createEcrRegistry, makeEcrClient } from '../lambda/adapters/ecr-registry.js';
+import { createLogger } from '../lambda/adapters/logger.js';
+import { createFileStateStore } from '../lambda/adapters/state-file.js';
+import { runJanitor } from '../lambda/app/run-janitor.js';
+import { formatReport, planJson } from './format.js';
+import { ConfigError, DEFAULT_CONFIG, parseConfigText } from '../lambda/domain/config.js';
+import type { JanitorConfig } from '../lambda/domain/types.js';
+import { pinSourcesFor } from '../lambda/handler.js';
 
 const USAGE = `usage:
   ecr-janitor plan [--config FILE] [--repository NAME]... [--json] [--state-dir DIR] [--pin-sources LIST]
@@ -35,7 +35,7 @@ export async function main(argv: string[]): Promise<number> {
         const { values } = parseArgs({ args: rest, options: { port: { type: 'string', default: '4566' } } });
         const port = Number(values.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${values.port}`);
-        const { runEmulatorCli } = await import('./emulator/server.js');
+        const { runEmulatorCli } = await import('../emulator/server.js');
         await runEmulatorCli(port);
         return 0;
       }
