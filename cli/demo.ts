@@ -12,6 +12,7 @@ import type { RunReport } from '../lambda/app/report-types.js';
 import { formatBytes, formatReport } from './format.js';
 import { parseConfig } from '../lambda/domain/config.js';
 import { monthlyCostUsd } from '../lambda/domain/report.js';
+import { type ProfileName, profileFromEnvironment } from '../emulator/profiles.js';
 import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../emulator/server.js';
 import { SeedWorkload } from '../emulator/seed-workload.js';
 
@@ -51,17 +52,20 @@ interface Footprint {
 
 const quietLog: LogPort = { info() {}, warn() {}, error() {} };
 
-export async function runDemo(io: { out: (line: string) => void }): Promise<number> {
+export async function runDemo(io: { out: (line: string) => void; profile?: ProfileName }): Promise<number> {
   const { out } = io;
+  // The worst plausible reading of what AWS leaves open unless told (--profile, or ECR_EMULATOR_PROFILE).
+  const profile = io.profile ?? profileFromEnvironment();
   // The warning is about future SDK releases, not this demo; real `plan`/`run` still show it.
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
   const started = performance.now();
   out('ecr-janitor demo: two AWS accounts on the embedded local ECR emulator (no AWS account needed)');
+  out(`emulator profile: ${profile} (how it reads what AWS leaves open; see the README)`);
   out(`config: untagged expire after ${CONFIG.untaggedExpireDays} days, keep the 25 newest ci-*, protect ${CONFIG.protectedTags.join(', ')} and deployed digests`);
 
   const accounts = await Promise.all([
-    openAccount('111111111111', 'team-a', ['web', 'api']),
-    openAccount('222222222222', 'team-b', ['worker']),
+    openAccount('111111111111', 'team-a', ['web', 'api'], profile),
+    openAccount('222222222222', 'team-b', ['worker'], profile),
   ]);
   try {
     // Two weeks of CI with no janitor: about 40 builds a day over both accounts.
@@ -122,13 +126,16 @@ export async function runDemo(io: { out: (line: string) => void }): Promise<numb
       `\nreaped over ${NIGHTS} nights: ${formatBytes(totalReaped)}, ~$${monthlyCostUsd(totalReaped, CONFIG.pricePerGbMonth).toFixed(2)}/month of storage ` +
         `(an upper bound: layers shared between images are billed once)`,
     );
+    // The janitor must also do its job: a policy in every repository, not refused night after night.
+    const withoutPolicy = accounts.flatMap((account) => account.repositories.filter((name) => account.emulator.model.repository(name).policyText === undefined).map((name) => `${account.id}/${name}`));
+    out(withoutPolicy.length === 0 ? 'lifecycle policy: installed in every repository' : `lifecycle policy: NOT installed in ${withoutPolicy.join(', ')}`);
     out(
       failures === 0
         ? `live images: all ${live} resolve (deployments pinned by digest, releases and their signatures, main, the current buildcache), with every platform child`
         : `live images: ${failures} of ${live} do NOT resolve`,
     );
     out(`demo finished in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-    return failures === 0 ? 0 : 1;
+    return failures === 0 && withoutPolicy.length === 0 ? 0 : 1;
   } finally {
     for (const account of accounts) {
       await account.emulator.close();
@@ -137,8 +144,8 @@ export async function runDemo(io: { out: (line: string) => void }): Promise<numb
   }
 }
 
-async function openAccount(id: string, team: string, repositories: string[]): Promise<Account> {
-  const emulator = await startEmulator({ now: START, accountId: id });
+async function openAccount(id: string, team: string, repositories: string[], profile: ProfileName): Promise<Account> {
+  const emulator = await startEmulator({ now: START, accountId: id, profile });
   const client = makeEmulatorClient(emulator.endpoint);
   const workload = new SeedWorkload(client, {
     seed: id,
@@ -159,7 +166,8 @@ async function janitorRun(account: Account): Promise<RunReport> {
   const { emulator, workload } = account;
   return runJanitor(
     {
-      registry: createEcrRegistry(makeEmulatorClient(emulator.endpoint)),
+      // Preview polls do not wait: the emulator's asynchronous preview moves on by polls, not by time.
+      registry: createEcrRegistry(makeEmulatorClient(emulator.endpoint), { sleep: async () => {} }),
       pinSources: [{ name: 'ecs', discover: async () => workload.pins() }],
       stateStore: createFileStateStore(account.stateDir),
       clock: { now: () => emulator.now() },

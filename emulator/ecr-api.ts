@@ -1,20 +1,45 @@
 // ECR's operations as the AWS JSON 1.1 protocol carries them: read the request body, act on the model, answer the
 // shapes @aws-sdk/client-ecr deserializes (timestamps as epoch seconds). Field names follow the SDK's models_0.d.ts.
 import { previewPolicy, validatePolicyText } from './lifecycle.js';
+import { normalisePolicyText } from './profiles.js';
 import {
   EcrApiError,
+  TAG_MUTABILITIES,
   type ImageFailure,
   type ImageId,
+  type LifecyclePreview,
   type PageCursor,
   type RegistryModel,
   type RepositoryStore,
   type StoredImage,
+  type TagMutability,
+  type TagMutabilityExclusionFilter,
   type TagStatusFilter,
+  type ImageStatusFilter,
+  matchesImageStatus,
 } from './registry-model.js';
 
 export interface OperationContext {
   /** Digests BatchDeleteImage reports as failures (fault injection). */
   refuseDeletes: ReadonlySet<string>;
+  /** How previews started now end (fault injection); COMPLETE when absent. */
+  previewOutcome?: 'EXPIRED' | 'FAILED';
+}
+
+/** A preview stays in progress for its polls, and at most an hour of model time (a janitor that stopped polling). */
+const PREVIEW_MAX_MS = 3_600_000;
+
+function previewInProgress(preview: LifecyclePreview, now: number): boolean {
+  return (preview.pollsInProgress ?? 0) > 0 && now - (preview.startedAt ?? now) < PREVIEW_MAX_MS;
+}
+
+/** The status one GetLifecyclePolicyPreview poll sees; each poll while in progress uses one of the polls up. */
+function previewStatus(preview: LifecyclePreview, now: number): 'IN_PROGRESS' | 'COMPLETE' | 'EXPIRED' | 'FAILED' {
+  if (previewInProgress(preview, now)) {
+    preview.pollsInProgress = (preview.pollsInProgress ?? 0) - 1;
+    return 'IN_PROGRESS';
+  }
+  return preview.outcome ?? 'COMPLETE';
 }
 
 type Json = Record<string, unknown>;
@@ -79,6 +104,15 @@ export class Params {
     if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) throw invalid(name, 'Member must be a list of strings');
     if (value.length < 1 || value.length > max) throw invalid(name, `Member must have length between 1 and ${max}`);
     return value as string[];
+  }
+
+  /** A list of objects, 1..max entries. */
+  list(name: string, max: number): Params[] | undefined {
+    const value = this.body[name];
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || value.some((v) => !isRecord(v))) throw invalid(name, 'Member must be a list of objects');
+    if (value.length < 1 || value.length > max) throw invalid(name, `Member must have length less than or equal to ${max} and greater than or equal to 1`);
+    return value.map((v) => new Params(v as Json));
   }
 
   object(name: string): Params | undefined {
@@ -158,7 +192,9 @@ function imageDetail(model: RegistryModel, store: RepositoryStore, image: Stored
     ...(image.artifactMediaType ? { artifactMediaType: image.artifactMediaType } : {}),
     ...(image.lastPulledAt !== undefined ? { lastRecordedPullTime: seconds(image.lastPulledAt) } : {}),
     ...(image.subjectDigest ? { subjectManifestDigest: image.subjectDigest } : {}),
-    imageStatus: 'ACTIVE',
+    imageStatus: image.imageStatus ?? 'ACTIVE',
+    ...(image.lastArchivedAt !== undefined ? { lastArchivedAt: seconds(image.lastArchivedAt) } : {}),
+    ...(image.lastActivatedAt !== undefined ? { lastActivatedAt: seconds(image.lastActivatedAt) } : {}),
   };
 }
 
@@ -170,6 +206,7 @@ function repositoryJson(model: RegistryModel, store: RepositoryStore): Json {
     repositoryUri: model.repositoryUri(store.name),
     createdAt: seconds(store.createdAt),
     imageTagMutability: store.imageTagMutability,
+    ...(store.imageTagMutabilityExclusionFilters.length > 0 ? { imageTagMutabilityExclusionFilters: store.imageTagMutabilityExclusionFilters.map((f) => ({ ...f })) } : {}),
     imageScanningConfiguration: { scanOnPush: false },
     encryptionConfiguration: { encryptionType: 'AES256' },
   };
@@ -190,11 +227,62 @@ function policyNotFound(model: RegistryModel, store: RepositoryStore): EcrApiErr
   );
 }
 
-/** Only ACTIVE images exist here: asking for archived ones finds none. */
-function wantsActive(params: Params): boolean {
+/** DescribeImages' and ListImages' filter.imageStatus: "If not specified, only images with ACTIVE status are returned." */
+function imageStatusFilter(params: Params): ImageStatusFilter {
   const status = params.object('filter')?.string('imageStatus') ?? 'ACTIVE';
   if (!['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'].includes(status)) throw invalid('filter.imageStatus', 'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]');
-  return status === 'ACTIVE' || status === 'ANY';
+  return status as ImageStatusFilter;
+}
+
+/**
+ * imageTagMutability with its exclusion filters (CreateRepository / PutImageTagMutability, API reference): the filters
+ * go with the _WITH_EXCLUSION settings and only with them.
+ */
+function tagMutabilityOf(params: Params, fallback: TagMutability | undefined): { mutability: TagMutability; filters: TagMutabilityExclusionFilter[] } {
+  const given = params.string('imageTagMutability') ?? fallback;
+  if (given === undefined) throw invalid('imageTagMutability', 'Member must not be null');
+  if (!TAG_MUTABILITIES.includes(given as TagMutability)) throw invalid('imageTagMutability', `Member must satisfy enum value set: [${TAG_MUTABILITIES.join(', ')}]`);
+  const mutability = given as TagMutability;
+  const raw = params.list('imageTagMutabilityExclusionFilters', 5) ?? [];
+  const filters = raw.map((entry, i) => {
+    const filter = entry.string('filter');
+    const filterType = entry.string('filterType');
+    const at = `imageTagMutabilityExclusionFilters.${i + 1}`;
+    if (filterType !== 'WILDCARD') throw invalid(`${at}.filterType`, 'Member must satisfy enum value set: [WILDCARD]');
+    if (filter === undefined || !/^[0-9a-zA-Z._*-]{1,128}$/.test(filter)) throw invalid(`${at}.filter`, 'Member must satisfy regular expression pattern: ^[0-9a-zA-Z._*-]{1,128}');
+    return { filterType, filter } as TagMutabilityExclusionFilter;
+  });
+  const withExclusion = mutability.endsWith('_WITH_EXCLUSION');
+  if (withExclusion && filters.length === 0) {
+    throw new EcrApiError('InvalidParameterException', `Invalid parameter: imageTagMutabilityExclusionFilters are required when imageTagMutability is ${mutability}`);
+  }
+  if (!withExclusion && filters.length > 0) {
+    throw new EcrApiError('InvalidParameterException', `Invalid parameter: imageTagMutabilityExclusionFilters can only be used with IMMUTABLE_WITH_EXCLUSION or MUTABLE_WITH_EXCLUSION, not ${mutability}`);
+  }
+  return { mutability, filters };
+}
+
+/** Tag list [{Key, Value}] of CreateRepository / TagResource as a record. */
+function resourceTagsOf(params: Params): Record<string, string> {
+  const tags: Record<string, string> = {};
+  for (const [i, tag] of (params.list('tags', 200) ?? []).entries()) {
+    const key = tag.string('Key');
+    if (key === undefined || key === '') throw invalid(`tags.${i + 1}.Key`, 'Member must not be null');
+    tags[key] = tag.string('Value') ?? '';
+  }
+  return tags;
+}
+
+/** The repository an ARN names (arn:aws:ecr:REGION:ACCOUNT:repository/NAME), or the error ECR answers. */
+function repositoryOfArn(model: RegistryModel, arn: string): RepositoryStore {
+  const prefix = `arn:aws:ecr:${model.region}:${model.accountId}:repository/`;
+  if (!arn.startsWith(prefix)) throw invalid('resourceArn', `Invalid resource ARN: ${arn}`);
+  return model.repository(arn.slice(prefix.length));
+}
+
+/** The policy text as the profile returns it: as submitted, or normalised. */
+function policyTextOut(model: RegistryModel, text: string): string {
+  return model.profile.policyText === 'normalised' ? normalisePolicyText(text) : text;
 }
 
 function scopeOf(model: RegistryModel, store: RepositoryStore): string {
@@ -205,10 +293,45 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
   DescribeRegistry: (model) => ({ registryId: model.accountId, replicationConfiguration: { rules: [] } }),
 
   CreateRepository: (model, params) => {
-    const mutability = params.string('imageTagMutability') ?? 'MUTABLE';
-    if (mutability !== 'MUTABLE' && mutability !== 'IMMUTABLE') throw invalid('imageTagMutability', 'Member must satisfy enum value set: [MUTABLE, IMMUTABLE]');
-    const store = model.createRepository(params.requiredString('repositoryName'), { imageTagMutability: mutability });
+    const { mutability, filters } = tagMutabilityOf(params, 'MUTABLE');
+    const tags = resourceTagsOf(params);
+    const store = model.createRepository(params.requiredString('repositoryName'), {
+      imageTagMutability: mutability,
+      ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters } : {}),
+    });
+    store.resourceTags = tags;
     return { repository: repositoryJson(model, store) };
+  },
+
+  ListTagsForResource: (model, params) => {
+    const store = repositoryOfArn(model, params.requiredString('resourceArn'));
+    return { tags: Object.entries(store.resourceTags).map(([Key, Value]) => ({ Key, Value })) };
+  },
+
+  TagResource: (model, params) => {
+    const store = repositoryOfArn(model, params.requiredString('resourceArn'));
+    store.resourceTags = { ...store.resourceTags, ...resourceTagsOf(params) };
+    return {};
+  },
+
+  UntagResource: (model, params) => {
+    const store = repositoryOfArn(model, params.requiredString('resourceArn'));
+    const keys = params.stringList('tagKeys', 200) ?? [];
+    store.resourceTags = Object.fromEntries(Object.entries(store.resourceTags).filter(([key]) => !keys.includes(key)));
+    return {};
+  },
+
+  PutImageTagMutability: (model, params) => {
+    const store = model.repository(params.requiredString('repositoryName'));
+    const { mutability, filters } = tagMutabilityOf(params, undefined);
+    store.imageTagMutability = mutability;
+    store.imageTagMutabilityExclusionFilters = filters;
+    return {
+      registryId: model.accountId,
+      repositoryName: store.name,
+      imageTagMutability: mutability,
+      ...(filters.length > 0 ? { imageTagMutabilityExclusionFilters: filters.map((f) => ({ ...f })) } : {}),
+    };
   },
 
   DeleteRepository: (model, params) => {
@@ -243,7 +366,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     const maxResults = params.integer('maxResults', 1, 1000);
     const token = params.string('nextToken');
     const tagStatus = params.tagStatus();
-    const active = wantsActive(params);
+    const imageStatus = imageStatusFilter(params);
     if (ids) {
       if (maxResults !== undefined || token !== undefined) throw invalid('maxResults', 'maxResults and nextToken cannot be used with imageIds');
       const seen = new Set<string>();
@@ -254,14 +377,13 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
         if (!image) throw imageNotFound(model, store, id);
         if (seen.has(image.digest)) continue;
         seen.add(image.digest);
-        details.push(imageDetail(model, store, image));
+        if (matchesImageStatus(image, imageStatus)) details.push(imageDetail(model, store, image));
       }
-      return { imageDetails: active ? details : [] };
+      return { imageDetails: details };
     }
-    const op = `DescribeImages:${tagStatus}`;
+    const op = `DescribeImages:${tagStatus}:${imageStatus}`;
     const cursor = decodeToken(token, op, scopeOf(model, store));
-    if (!active) return { imageDetails: [] };
-    const { entries, next } = store.page(cursor, maxResults ?? 100, tagStatus, false);
+    const { entries, next } = store.page(cursor, maxResults ?? 100, tagStatus, false, imageStatus);
     return {
       imageDetails: entries.map((entry) => imageDetail(model, store, entry.image)),
       ...(next ? { nextToken: encodeToken(op, scopeOf(model, store), next) } : {}),
@@ -272,15 +394,43 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     const store = model.repository(params.requiredString('repositoryName'));
     const maxResults = params.integer('maxResults', 1, 1000);
     const tagStatus = params.tagStatus();
-    const active = wantsActive(params);
-    const op = `ListImages:${tagStatus}`;
+    const imageStatus = imageStatusFilter(params);
+    const op = `ListImages:${tagStatus}:${imageStatus}`;
     const cursor = decodeToken(params.string('nextToken'), op, scopeOf(model, store));
-    if (!active) return { imageIds: [] };
-    const { entries, next } = store.page(cursor, maxResults ?? 100, tagStatus, true);
+    const { entries, next } = store.page(cursor, maxResults ?? 100, tagStatus, true, imageStatus);
     return {
       imageIds: entries.map((entry) => ({ imageDigest: entry.image.digest, ...(entry.tag !== undefined ? { imageTag: entry.tag } : {}) })),
       ...(next ? { nextToken: encodeToken(op, scopeOf(model, store), next) } : {}),
     };
+  },
+
+  // UpdateImageStorageClass (API reference): ARCHIVE archives at once; STANDARD restores (ACTIVATING, then ACTIVE after
+  // RESTORE_DURATION_MS of model time). Lifecycle rules count from lastActivatedAt after a restore.
+  UpdateImageStorageClass: (model, params) => {
+    const store = model.repository(params.requiredString('repositoryName'));
+    const target = params.requiredString('targetStorageClass');
+    if (target !== 'STANDARD' && target !== 'ARCHIVE') throw invalid('targetStorageClass', 'Member must satisfy enum value set: [STANDARD, ARCHIVE]');
+    const idParams = params.object('imageId');
+    if (!idParams) throw invalid('imageId', 'Member must not be null');
+    const imageDigest = idParams.string('imageDigest');
+    const imageTag = idParams.string('imageTag');
+    const id = { ...(imageDigest !== undefined ? { imageDigest } : {}), ...(imageTag !== undefined ? { imageTag } : {}) };
+    if (imageDigest === undefined && imageTag === undefined) throw invalid('imageId', 'an image id needs imageDigest or imageTag');
+    const image = store.resolve(id);
+    if (!image) throw imageNotFound(model, store, id);
+    const status = image.imageStatus ?? 'ACTIVE';
+    const unsupported = (why: string) => new EcrApiError('ImageStorageClassUpdateNotSupportedException', `The requested image storage class update is not supported: ${why}`);
+    if (target === 'ARCHIVE') {
+      if (status !== 'ACTIVE') throw unsupported(`the image is ${status}`);
+      if (store.parents(image.digest).some((parent) => store.image(parent)?.imageStatus !== 'ARCHIVED')) {
+        throw unsupported('the image is referenced by a manifest list that is not archived');
+      }
+      store.archiveImage(image, model.now());
+    } else {
+      if (status !== 'ARCHIVED') throw unsupported(`the image is ${status}`);
+      store.restoreImage(image, model.now());
+    }
+    return { registryId: model.accountId, repositoryName: store.name, imageId: { imageDigest: image.digest, ...(imageTag !== undefined ? { imageTag } : {}) }, imageStatus: image.imageStatus };
   },
 
   BatchGetImage: (model, params) => {
@@ -338,7 +488,13 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     const maxResults = params.integer('maxResults', 1, 50) ?? 50;
     const scope = `${scopeOf(model, store)}/${subject}`;
     const cursor = decodeToken(params.string('nextToken'), 'ListImageReferrers', scope);
-    const all = store.referrers(subject).filter((r) => !artifactTypes || (r.artifactType !== undefined && artifactTypes.includes(r.artifactType)));
+    // filter.artifactStatus: "If not specified, only artifacts with ACTIVE status are returned" (API reference).
+    const artifactStatus = params.object('filter')?.string('artifactStatus') ?? 'ACTIVE';
+    if (!['ACTIVE', 'ARCHIVED', 'ACTIVATING', 'ANY'].includes(artifactStatus)) throw invalid('filter.artifactStatus', 'Member must satisfy enum value set: [ACTIVE, ARCHIVED, ACTIVATING, ANY]');
+    const all = store
+      .referrers(subject)
+      .filter((r) => !artifactTypes || (r.artifactType !== undefined && artifactTypes.includes(r.artifactType)))
+      .filter((r) => matchesImageStatus(r, artifactStatus as ImageStatusFilter));
     const start = cursor ? all.findIndex((r) => r.seq >= cursor.seq) : 0;
     const from = start === -1 ? all.length : start;
     const page = all.slice(from, from + maxResults);
@@ -350,7 +506,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
         ...(r.artifactType ? { artifactType: r.artifactType } : {}),
         size: Buffer.byteLength(r.manifest, 'utf8'),
         ...(r.annotations ? { annotations: r.annotations } : {}),
-        artifactStatus: 'ACTIVE',
+        artifactStatus: r.imageStatus ?? 'ACTIVE',
       })),
       ...(next ? { nextToken: encodeToken('ListImageReferrers', scope, { seq: next.seq, skip: 0 }) } : {}),
     };
@@ -362,7 +518,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     return {
       registryId: model.accountId,
       repositoryName: store.name,
-      lifecyclePolicyText: store.policyText,
+      lifecyclePolicyText: policyTextOut(model, store.policyText),
       ...(store.lastEvaluatedAt !== undefined ? { lastEvaluatedAt: seconds(store.lastEvaluatedAt) } : {}),
     };
   },
@@ -372,7 +528,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     const text = params.requiredString('lifecyclePolicyText');
     validatePolicyText(text);
     store.policyText = text;
-    return { registryId: model.accountId, repositoryName: store.name, lifecyclePolicyText: text };
+    return { registryId: model.accountId, repositoryName: store.name, lifecyclePolicyText: policyTextOut(model, text) };
   },
 
   DeleteLifecyclePolicy: (model, params) => {
@@ -383,19 +539,33 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     return {
       registryId: model.accountId,
       repositoryName: store.name,
-      lifecyclePolicyText: text,
+      lifecyclePolicyText: policyTextOut(model, text),
       ...(store.lastEvaluatedAt !== undefined ? { lastEvaluatedAt: seconds(store.lastEvaluatedAt) } : {}),
     };
   },
 
-  StartLifecyclePolicyPreview: (model, params) => {
+  StartLifecyclePolicyPreview: (model, params, context) => {
     const store = model.repository(params.requiredString('repositoryName'));
     const text = params.string('lifecyclePolicyText') ?? store.policyText;
     if (text === undefined) throw policyNotFound(model, store);
+    const now = model.now();
+    const running = store.preview;
+    if (running && model.profile.previewRefusesConcurrentStart && previewInProgress(running, now)) {
+      throw new EcrApiError(
+        'LifecyclePolicyPreviewInProgressException',
+        `The previous lifecycle policy preview request has not completed for the repository with name '${store.name}' in the registry with id '${model.accountId}'`,
+      );
+    }
     const policy = validatePolicyText(text);
-    // Computed at once; GetLifecyclePolicyPreview then reports it COMPLETE, as ECR does after a short while.
-    store.preview = { policyText: text, results: previewPolicy(store, policy, model.now()) };
-    return { registryId: model.accountId, repositoryName: store.name, lifecyclePolicyText: text, status: 'IN_PROGRESS' };
+    // Computed at once over the images as they are now; the profile decides how many polls see IN_PROGRESS first.
+    store.preview = {
+      policyText: text,
+      results: previewPolicy(store, policy, now, model.profile.lifecycle),
+      pollsInProgress: model.profile.previewPollsInProgress,
+      startedAt: now,
+      outcome: context.previewOutcome ?? 'COMPLETE',
+    };
+    return { registryId: model.accountId, repositoryName: store.name, lifecyclePolicyText: policyTextOut(model, text), status: 'IN_PROGRESS' };
   },
 
   GetLifecyclePolicyPreview: (model, params) => {
@@ -411,6 +581,11 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     const maxResults = params.integer('maxResults', 1, 100);
     const token = params.string('nextToken');
     if (ids && (maxResults !== undefined || token !== undefined)) throw invalid('maxResults', 'maxResults and nextToken cannot be used with imageIds');
+    const status = previewStatus(preview, model.now());
+    if (status !== 'COMPLETE') {
+      // No results until it completes; an EXPIRED or FAILED preview never has any.
+      return { registryId: model.accountId, repositoryName: store.name, lifecyclePolicyText: policyTextOut(model, preview.policyText), status };
+    }
     const tagStatus = params.tagStatus();
     const wanted = ids ? new Set(ids.map((id) => store.resolve(id)?.digest ?? id.imageDigest)) : undefined;
     const selected = preview.results.filter(
@@ -428,7 +603,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
     return {
       registryId: model.accountId,
       repositoryName: store.name,
-      lifecyclePolicyText: preview.policyText,
+      lifecyclePolicyText: policyTextOut(model, preview.policyText),
       status: 'COMPLETE',
       previewResults: page.map((entry) => ({
         ...(entry.tags.length > 0 ? { imageTags: entry.tags } : {}),
@@ -436,7 +611,7 @@ export const ECR_OPERATIONS: Record<string, OperationHandler> = {
         imagePushedAt: seconds(entry.pushedAt),
         action: entry.action === 'expire' ? { type: 'EXPIRE' } : { type: 'TRANSITION', targetStorageClass: 'ARCHIVE' },
         appliedRulePriority: entry.rulePriority,
-        storageClass: 'STANDARD',
+        storageClass: entry.storageClass ?? 'STANDARD',
       })),
       summary: {
         expiringImageTotalCount: preview.results.filter((entry) => entry.action === 'expire').length,

@@ -3,6 +3,7 @@
 // Indexes (tag -> digest, child -> parent indexes, subject -> referrers) are kept up to date on every write, so
 // a request costs O(what it touches), not O(repository).
 import { createHash } from 'node:crypto';
+import { FAITHFUL, type Profile } from './profiles.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -17,6 +18,15 @@ const DIGEST_PATTERN = /^sha256:[0-9a-f]{64}$/;
 const TAG_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,299}$/;
 const REPOSITORY_NAME_PATTERN = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const DAY_MS = 86_400_000;
+
+/**
+ * How long a restore from archive takes in the model's clock (UpdateImageStorageClass to STANDARD: ACTIVATING, then
+ * ACTIVE). AWS publishes no figure (users report about 20 minutes); 2 hours keeps the image unpullable long enough for
+ * tests to see ACTIVATING and errs on the slow side.
+ */
+export const RESTORE_DURATION_MS = 2 * 3_600_000;
+/** "Archived images have a minimum storage duration of 90 days" ("Archiving an image", ECR user guide). */
+export const ARCHIVE_MINIMUM_DAYS = 90;
 
 /** An error ECR answers with: `code` becomes the `__type` of the response. */
 export class EcrApiError extends Error {
@@ -82,6 +92,13 @@ export interface PageCursor {
 }
 
 export type TagStatusFilter = 'TAGGED' | 'UNTAGGED' | 'ANY';
+export type ImageStatus = 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+export type ImageStatusFilter = ImageStatus | 'ANY';
+
+/** DescribeImages' and ListImages' imageStatus filter; an image without a status is ACTIVE. */
+export function matchesImageStatus(image: StoredImage, status: ImageStatusFilter): boolean {
+  return status === 'ANY' || (image.imageStatus ?? 'ACTIVE') === status;
+}
 
 export function sha256Digest(text: string): string {
   return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
@@ -160,8 +177,24 @@ function parseManifest(text: string, declaredMediaType: string | undefined): Par
   return { ...common, ownSizeBytes, listedDigests: [], ...(artifactMediaType ? { artifactMediaType } : {}) };
 }
 
+/** ECR's tag mutability; the _WITH_EXCLUSION settings flip it for tags matching an exclusion filter. */
+export type TagMutability = 'MUTABLE' | 'IMMUTABLE' | 'IMMUTABLE_WITH_EXCLUSION' | 'MUTABLE_WITH_EXCLUSION';
+export const TAG_MUTABILITIES: readonly TagMutability[] = ['MUTABLE', 'IMMUTABLE', 'IMMUTABLE_WITH_EXCLUSION', 'MUTABLE_WITH_EXCLUSION'];
+
+/** ImageTagMutabilityExclusionFilter (API reference): filterType WILDCARD, `*` matches any run of characters. */
+export interface TagMutabilityExclusionFilter {
+  filterType: 'WILDCARD';
+  filter: string;
+}
+
 export interface RepositoryOptions {
-  imageTagMutability?: 'MUTABLE' | 'IMMUTABLE';
+  imageTagMutability?: TagMutability;
+  imageTagMutabilityExclusionFilters?: TagMutabilityExclusionFilter[];
+}
+
+function wildcardMatches(filter: string, tag: string): boolean {
+  const pattern = filter.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\-]/g, '\\$&')).join('.*');
+  return new RegExp(`^${pattern}$`).test(tag);
 }
 
 /** One repository with its indexes. */
@@ -175,15 +208,20 @@ export class RepositoryStore {
   policyText?: string;
   lastEvaluatedAt?: number;
   preview?: LifecyclePreview;
+  imageTagMutabilityExclusionFilters: TagMutabilityExclusionFilter[] = [];
+  /** Resource tags (CreateRepository tags, TagResource), key -> value. */
+  resourceTags: Record<string, string> = {};
   /** Images in push order; deleted entries stay until compaction so cursors keep pointing somewhere sensible. */
   private order: StoredImage[] = [];
   private removedInOrder = 0;
+  /** Restores under way: digest -> when the image becomes ACTIVE again. */
+  private readonly activating = new Map<string, number>();
 
   constructor(
     readonly name: string,
     readonly createdAt: number,
     readonly seq: number,
-    readonly imageTagMutability: 'MUTABLE' | 'IMMUTABLE',
+    public imageTagMutability: TagMutability,
     private readonly registry: RegistryModel,
   ) {}
 
@@ -207,6 +245,7 @@ export class RepositoryStore {
 
   /** Present referrers of this subject, in push order. */
   referrers(subjectDigest: string): StoredImage[] {
+    this.settleRestores();
     const digests = this.referrersOf.get(subjectDigest);
     if (!digests) return [];
     return [...digests].map((d) => this.images.get(d)!).sort((a, b) => a.seq - b.seq);
@@ -230,6 +269,7 @@ export class RepositoryStore {
 
   /** Every present image, in push order. */
   allImages(): StoredImage[] {
+    this.settleRestores();
     return this.order.filter((image) => this.images.get(image.digest) === image);
   }
 
@@ -242,6 +282,12 @@ export class RepositoryStore {
       throw new EcrApiError('InvalidParameterException', `Invalid parameter at 'imageTag': '${input.tag}' is not a valid image tag`);
     }
     const existing = this.images.get(digest);
+    if (existing && (existing.imageStatus === 'ARCHIVED' || existing.imageStatus === 'ACTIVATING')) {
+      // "The image can be restored as an active image by ... re-pushing the image to the repository." (at once)
+      this.activate(existing, this.registry.now());
+      if (input.tag !== undefined && !existing.tags.includes(input.tag)) this.attachTag(existing, input.tag);
+      return existing;
+    }
     if (existing) {
       if (input.tag === undefined || existing.tags.includes(input.tag)) {
         throw new EcrApiError(
@@ -283,8 +329,56 @@ export class RepositoryStore {
     return image;
   }
 
+  /** Whether a push may move this tag (Image tag mutability, ECR user guide; exclusion filters flip the setting). */
+  isTagImmutable(tag: string): boolean {
+    const excluded = this.imageTagMutabilityExclusionFilters.some((f) => wildcardMatches(f.filter, tag));
+    if (this.imageTagMutability === 'IMMUTABLE') return true;
+    if (this.imageTagMutability === 'IMMUTABLE_WITH_EXCLUSION') return !excluded;
+    if (this.imageTagMutability === 'MUTABLE_WITH_EXCLUSION') return excluded;
+    return false;
+  }
+
+  /** Moves an image to the archive storage class now (a lifecycle transition or UpdateImageStorageClass ARCHIVE). */
+  archiveImage(image: StoredImage, now: number): void {
+    this.activating.delete(image.digest);
+    image.storageClass = 'ARCHIVE';
+    image.imageStatus = 'ARCHIVED';
+    image.lastArchivedAt = now;
+  }
+
+  /** Starts a restore (UpdateImageStorageClass STANDARD): ACTIVATING for RESTORE_DURATION_MS, then ACTIVE. */
+  restoreImage(image: StoredImage, now: number): void {
+    if (image.imageStatus !== 'ARCHIVED') return;
+    image.imageStatus = 'ACTIVATING';
+    this.activating.set(image.digest, now + RESTORE_DURATION_MS);
+  }
+
+  private activate(image: StoredImage, at: number): void {
+    this.activating.delete(image.digest);
+    image.storageClass = 'STANDARD';
+    image.imageStatus = 'ACTIVE';
+    image.lastActivatedAt = at;
+  }
+
+  /** Completes the restores whose time has come on the model's clock. */
+  settleRestores(): void {
+    if (this.activating.size === 0) return;
+    const now = this.registry.now();
+    for (const [digest, readyAt] of [...this.activating]) {
+      const image = this.images.get(digest);
+      if (!image) this.activating.delete(digest);
+      else if (readyAt <= now) this.activate(image, readyAt);
+    }
+  }
+
+  /**
+   * Bytes billed for archived images deleted before ARCHIVE_MINIMUM_DAYS in archive, times the days left of the
+   * minimum ("you will be charged for the 90-day minimum storage duration"). Read by cost accounting; 0 when none.
+   */
+  archiveEarlyDeletionByteDays = 0;
+
   private checkTagMutable(tag: string): void {
-    if (this.imageTagMutability === 'IMMUTABLE' && this.tagToDigest.has(tag)) {
+    if (this.isTagImmutable(tag) && this.tagToDigest.has(tag)) {
       throw new EcrApiError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${this.name}' repository and cannot be overwritten because the repository is immutable.`);
     }
   }
@@ -338,15 +432,17 @@ export class RepositoryStore {
         fail(imageId, 'ImageInaccessible', 'The image is inaccessible (injected by the emulator)');
         continue;
       }
-      const removesImage = !id.imageTag || image.tags.length === 1;
+      // An id with both digest and tag is an open question (profiles.ts): the pessimistic reading deletes the image.
+      const byTagOnly = id.imageTag !== undefined && !(id.imageDigest !== undefined && this.registry.profile.deleteByDigestAndTag === 'image');
+      const removesImage = !byTagOnly || image.tags.length === 1;
       if (removesImage && this.isListedByPresentIndex(image.digest)) {
         fail(imageId, 'ImageReferencedByManifestList', `Requested image referenced by a manifest list: [${this.parents(image.digest).join(', ')}]`);
         continue;
       }
-      if (id.imageTag) {
-        deleted.push({ imageDigest: image.digest, imageTag: id.imageTag });
+      if (byTagOnly) {
+        deleted.push({ imageDigest: image.digest, imageTag: id.imageTag! });
         if (removesImage) this.removeImage(image.digest);
-        else this.detachTag(image, id.imageTag);
+        else this.detachTag(image, id.imageTag!);
       } else {
         if (image.tags.length === 0) deleted.push({ imageDigest: image.digest });
         for (const tag of image.tags) deleted.push({ imageDigest: image.digest, imageTag: tag });
@@ -366,6 +462,11 @@ export class RepositoryStore {
     const image = this.images.get(digest);
     if (!image) return undefined;
     this.images.delete(digest);
+    this.activating.delete(digest);
+    if (image.storageClass === 'ARCHIVE' && image.lastArchivedAt !== undefined) {
+      const daysLeft = ARCHIVE_MINIMUM_DAYS - (this.registry.now() - image.lastArchivedAt) / DAY_MS;
+      if (daysLeft > 0) this.archiveEarlyDeletionByteDays += daysLeft * this.sizeInBytes(image);
+    }
     for (const tag of image.tags) this.tagToDigest.delete(tag);
     for (const child of image.listedDigests) deleteFromSetMap(this.parentsOf, child, digest);
     if (image.subjectDigest) deleteFromSetMap(this.referrersOf, image.subjectDigest, digest);
@@ -379,6 +480,7 @@ export class RepositoryStore {
 
   /** Resolves an id as BatchGetImage and DescribeImages do; undefined when nothing matches. */
   resolve(id: ImageId): StoredImage | undefined {
+    this.settleRestores();
     const image = id.imageTag !== undefined ? this.imageByTag(id.imageTag) : id.imageDigest !== undefined ? this.images.get(id.imageDigest) : undefined;
     if (!image) return undefined;
     if (id.imageDigest !== undefined && id.imageDigest !== image.digest) return undefined;
@@ -390,6 +492,7 @@ export class RepositoryStore {
     const images: { imageId: ImageId; image: StoredImage }[] = [];
     const failures: ImageFailure[] = [];
     const now = this.registry.now();
+    this.settleRestores();
     for (const id of ids) {
       const imageId: ImageId = { ...(id.imageDigest !== undefined ? { imageDigest: id.imageDigest } : {}), ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) };
       if (!id.imageDigest && !id.imageTag) {
@@ -410,11 +513,18 @@ export class RepositoryStore {
         failures.push({ imageId, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
         continue;
       }
+      if (image.imageStatus === 'ARCHIVED' || image.imageStatus === 'ACTIVATING') {
+        // "Archived images cannot be pulled. Requests to pull the archived image will fail with a 404 error."
+        failures.push({ imageId, failureCode: 'ImageNotFound', failureReason: `Requested image is ${image.imageStatus === 'ARCHIVED' ? 'archived' : 'being restored from archive'} and cannot be pulled; restore it with UpdateImageStorageClass` });
+        continue;
+      }
       if (acceptedMediaTypes && acceptedMediaTypes.length > 0 && !acceptedMediaTypes.includes(image.manifestMediaType)) {
         failures.push({ imageId, failureCode: 'UnsupportedImageType', failureReason: `The image's manifest media type '${image.manifestMediaType}' is not in acceptedMediaTypes` });
         continue;
       }
-      image.lastPulledAt = now;
+      // lastRecordedPullTime: "refreshes ... at least once every 24 hours" (ImageDetail, API reference).
+      const refreshDaily = this.registry.profile.pullTimeRefresh === 'daily';
+      if (!refreshDaily || image.lastPulledAt === undefined || now - image.lastPulledAt >= DAY_MS) image.lastPulledAt = now;
       images.push({ imageId: { imageDigest: image.digest, ...(id.imageTag !== undefined ? { imageTag: id.imageTag } : {}) }, image });
     }
     return { images, failures };
@@ -429,13 +539,15 @@ export class RepositoryStore {
     limit: number,
     tagStatus: TagStatusFilter,
     perTag: boolean,
+    imageStatus: ImageStatusFilter = 'ANY',
   ): { entries: { image: StoredImage; tag?: string }[]; next?: PageCursor } {
+    this.settleRestores();
     const entries: { image: StoredImage; tag?: string }[] = [];
     let index = cursor ? this.firstIndexAtOrAfter(cursor.seq) : 0;
     let skip = cursor && this.order[index]?.seq === cursor.seq ? cursor.skip : 0;
     for (; index < this.order.length; index += 1, skip = 0) {
       const image = this.order[index]!;
-      if (this.images.get(image.digest) !== image || !matchesTagStatus(image, tagStatus)) continue;
+      if (this.images.get(image.digest) !== image || !matchesTagStatus(image, tagStatus) || !matchesImageStatus(image, imageStatus)) continue;
       const own: { image: StoredImage; tag?: string }[] = perTag && image.tags.length > 0 ? image.tags.map((tag) => ({ image, tag })) : [{ image }];
       for (let k = skip; k < own.length; k += 1) {
         if (entries.length === limit) return { entries, next: { seq: image.seq, skip: k } };
@@ -463,11 +575,19 @@ export interface PreviewEntry {
   pushedAt: number;
   action: 'expire' | 'transition';
   rulePriority: number;
+  /** The image's storage class when the preview ran (GetLifecyclePolicyPreview's storageClass). */
+  storageClass?: 'STANDARD' | 'ARCHIVE';
 }
 
 export interface LifecyclePreview {
   policyText: string;
   results: PreviewEntry[];
+  /** Polls still answered IN_PROGRESS (the profile's previewPollsInProgress at Start). */
+  pollsInProgress?: number;
+  /** Model time the preview started; a preview older than an hour of model time is no longer in progress. */
+  startedAt?: number;
+  /** How the preview ends once no longer in progress (fault injection: EXPIRED or FAILED). */
+  outcome?: 'COMPLETE' | 'EXPIRED' | 'FAILED';
 }
 
 function addToSetMap(map: Map<string, Set<string>>, key: string, value: string): void {
@@ -488,6 +608,8 @@ export interface RegistryModelOptions {
   region?: string;
   /** Freezes the clock at this epoch-ms time; without it the clock follows the wall clock until set. */
   now?: number;
+  /** How the open questions are read (emulator/profiles.ts); faithful by default. */
+  profile?: Profile;
 }
 
 /** The whole registry: repositories and the emulator's clock. */
@@ -497,11 +619,22 @@ export class RegistryModel {
   private readonly repositories = new Map<string, RepositoryStore>();
   private frozenAt: number | undefined;
   private seq = 0;
+  private currentProfile: Profile;
 
   constructor(options: RegistryModelOptions = {}) {
     this.accountId = options.accountId ?? '000000000000';
     this.region = options.region ?? 'us-east-1';
     this.frozenAt = options.now;
+    this.currentProfile = options.profile ?? FAITHFUL;
+  }
+
+  get profile(): Profile {
+    return this.currentProfile;
+  }
+
+  /** Switches how open questions are read from the next request on; stored state stays as it is. */
+  setProfile(profile: Profile): void {
+    this.currentProfile = profile;
   }
 
   now(): number {
@@ -540,6 +673,7 @@ export class RegistryModel {
       throw new EcrApiError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${this.accountId}'`);
     }
     const store = new RepositoryStore(name, this.now(), this.nextSeq(), options.imageTagMutability ?? 'MUTABLE', this);
+    if (options.imageTagMutabilityExclusionFilters) store.imageTagMutabilityExclusionFilters = options.imageTagMutabilityExclusionFilters;
     this.repositories.set(name, store);
     return store;
   }

@@ -1,10 +1,15 @@
 // A local ECR over HTTP that the real @aws-sdk/client-ecr talks to (AWS JSON 1.1: POST / with X-Amz-Target), plus
-// plain-JSON control routes under /_emulator/ for the clock, the lifecycle run, fault injection and call counts.
+// plain-JSON control routes under /_emulator/ for the clock, the lifecycle run, fault injection, call counts and the
+// profile (how the open questions of ECR are read, emulator/profiles.ts). Every request is checked against ECR's API
+// contract (emulator/contract.ts) before it reaches the model.
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { contractError, EcrContract } from './contract.js';
 import { ECR_OPERATIONS, Params } from './ecr-api.js';
 import { runLifecycle, type LifecycleRunResult } from './lifecycle.js';
+import { FAITHFUL, type Profile, type ProfileName, PROFILE_NAMES, profileNamed, withReadings } from './profiles.js';
+import { RateLimiter } from './rate-limits.js';
 import { EcrApiError, RegistryModel } from './registry-model.js';
 
 export { makeEmulatorClient, type EmulatorClientOptions } from './emulator-client.js';
@@ -24,6 +29,8 @@ export interface FaultConfig {
   operations?: string[];
   /** BatchDeleteImage reports these digests in failures[] (ImageInaccessible) instead of deleting them. */
   failDeletesOf?: string[];
+  /** Lifecycle previews started from now on end EXPIRED or FAILED instead of COMPLETE. */
+  previewOutcome?: 'EXPIRED' | 'FAILED';
 }
 
 export interface EmulatorStats {
@@ -32,6 +39,17 @@ export interface EmulatorStats {
   total: number;
   throttled: number;
   serverErrors: number;
+  /** Requests refused because they break ECR's API contract (a client bug: should stay 0). */
+  contractViolations: number;
+  /** Requests refused by the rate quotas (`rateLimits`). */
+  rateLimited: number;
+}
+
+/** What the profile control route and handle report. */
+export interface ProfileState {
+  profile: ProfileName;
+  readings: Profile;
+  rateLimits: boolean;
 }
 
 export interface EmulatorOptions {
@@ -42,6 +60,12 @@ export interface EmulatorOptions {
   now?: number;
   accountId?: string;
   region?: string;
+  /** How open questions are read (emulator/profiles.ts); faithful unless told. Test support, demo and simulation ask for pessimistic. */
+  profile?: ProfileName | Profile;
+  /** ECR's rate quotas as token buckets over real time (emulator/rate-limits.ts); off unless told. */
+  rateLimits?: boolean;
+  /** Check every request against ECR's API contract (on unless told). */
+  contract?: boolean;
 }
 
 export interface EmulatorHandle {
@@ -59,8 +83,14 @@ export interface EmulatorHandle {
   setFaults(faults: FaultConfig): void;
   clearFaults(): void;
   stats(): EmulatorStats;
-  /** Drops every repository, fault and count; the clock stays. */
+  /** Drops every repository, fault and count; the clock and the profile stay. */
   reset(): void;
+  /** Switches the profile (a name, or readings of one's own) from the next request on. */
+  setProfile(profile: ProfileName | Profile): void;
+  profile(): ProfileState;
+  setRateLimits(enabled: boolean): void;
+  /** The contract violations seen since the last reset, newest last (at most 50). */
+  contractViolations(): string[];
   close(): Promise<void>;
 }
 
@@ -88,7 +118,7 @@ function stringList(value: unknown, name: string): string[] | undefined {
 export function parseFaults(value: unknown): FaultConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlError('faults must be a JSON object');
   const raw = value as Record<string, unknown>;
-  const known = ['throttleEveryN', 'serverErrorEveryN', 'latencyMs', 'operations', 'failDeletesOf'];
+  const known = ['throttleEveryN', 'serverErrorEveryN', 'latencyMs', 'operations', 'failDeletesOf', 'previewOutcome'];
   const unknown = Object.keys(raw).filter((key) => !known.includes(key));
   if (unknown.length > 0) throw new ControlError(`unknown fault setting(s): ${unknown.join(', ')}; known: ${known.join(', ')}`);
   const throttleEveryN = positiveInteger(raw.throttleEveryN, 'throttleEveryN');
@@ -96,6 +126,8 @@ export function parseFaults(value: unknown): FaultConfig {
   const latencyMs = positiveInteger(raw.latencyMs, 'latencyMs');
   const operations = stringList(raw.operations, 'operations');
   const failDeletesOf = stringList(raw.failDeletesOf, 'failDeletesOf');
+  const previewOutcome = raw.previewOutcome;
+  if (previewOutcome !== undefined && previewOutcome !== 'EXPIRED' && previewOutcome !== 'FAILED') throw new ControlError('previewOutcome must be "EXPIRED" or "FAILED"');
   const unknownOperations = (operations ?? []).filter((op) => !(op in ECR_OPERATIONS));
   if (unknownOperations.length > 0) throw new ControlError(`operations: unknown operation(s) ${unknownOperations.join(', ')}`);
   return {
@@ -104,7 +136,28 @@ export function parseFaults(value: unknown): FaultConfig {
     ...(latencyMs !== undefined ? { latencyMs } : {}),
     ...(operations !== undefined ? { operations } : {}),
     ...(failDeletesOf !== undefined ? { failDeletesOf } : {}),
+    ...(previewOutcome !== undefined ? { previewOutcome } : {}),
   };
+}
+
+const PROFILE_READINGS = ['deleteByDigestAndTag', 'previewPollsInProgress', 'previewRefusesConcurrentStart', 'policyText', 'pullTimeRefresh', 'lifecycle'];
+
+/** `{"profile": "pessimistic", ...readings to change}` from the control route. */
+export function parseProfile(value: unknown): Profile {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new ControlError('the body must be a JSON object');
+  const { profile, ...changes } = value as Record<string, unknown>;
+  if (typeof profile !== 'string' || !(PROFILE_NAMES as readonly string[]).includes(profile)) {
+    throw new ControlError(`profile must be one of ${PROFILE_NAMES.join(', ')}`);
+  }
+  const unknown = Object.keys(changes).filter((key) => !PROFILE_READINGS.includes(key));
+  if (unknown.length > 0) throw new ControlError(`unknown reading(s): ${unknown.join(', ')}; known: ${PROFILE_READINGS.join(', ')}`);
+  const polls = changes.previewPollsInProgress;
+  if (polls !== undefined && (typeof polls !== 'number' || !Number.isInteger(polls) || polls < 0)) throw new ControlError('previewPollsInProgress must be a whole number >= 0');
+  return withReadings(profileNamed(profile), changes as Partial<Profile>);
+}
+
+function emptyStats(): EmulatorStats {
+  return { calls: {}, total: 0, throttled: 0, serverErrors: 0, contractViolations: 0, rateLimited: 0 };
 }
 
 function parseClockTime(value: unknown): number {
@@ -123,9 +176,31 @@ class EmulatorService {
   private faults: FaultConfig = {};
   private refuseDeletes: ReadonlySet<string> = new Set();
   private faultedCalls = 0;
-  private counters: EmulatorStats = { calls: {}, total: 0, throttled: 0, serverErrors: 0 };
+  private counters: EmulatorStats = emptyStats();
+  private violationLog: string[] = [];
+  private readonly rateLimiter = new RateLimiter();
+  private readonly contract: EcrContract | undefined;
 
-  constructor(readonly model: RegistryModel) {}
+  constructor(
+    readonly model: RegistryModel,
+    private rateLimited: boolean,
+    checkContract: boolean,
+  ) {
+    this.contract = checkContract ? new EcrContract() : undefined;
+  }
+
+  setRateLimits(enabled: boolean): void {
+    this.rateLimited = enabled;
+    this.rateLimiter.reset();
+  }
+
+  profileState(): ProfileState {
+    return { profile: this.model.profile.name, readings: this.model.profile, rateLimits: this.rateLimited };
+  }
+
+  contractViolations(): string[] {
+    return [...this.violationLog];
+  }
 
   setFaults(faults: FaultConfig): void {
     this.faults = parseFaults(faults);
@@ -144,7 +219,9 @@ class EmulatorService {
   reset(): void {
     this.model.reset();
     this.clearFaults();
-    this.counters = { calls: {}, total: 0, throttled: 0, serverErrors: 0 };
+    this.counters = emptyStats();
+    this.violationLog = [];
+    this.rateLimiter.reset();
   }
 
   async aws(target: string | undefined, rawBody: string): Promise<Reply> {
@@ -155,6 +232,11 @@ class EmulatorService {
     }
     this.counters.calls[operation] = (this.counters.calls[operation] ?? 0) + 1;
     this.counters.total += 1;
+
+    if (this.rateLimited && !this.rateLimiter.take(operation)) {
+      this.counters.rateLimited += 1;
+      return awsError(new EcrApiError('ThrottlingException', 'Rate exceeded'));
+    }
 
     const faulted = !this.faults.operations || this.faults.operations.includes(operation);
     if (faulted) {
@@ -177,7 +259,15 @@ class EmulatorService {
       } catch {
         throw new EcrApiError('SerializationException', 'The request body is not valid JSON');
       }
-      return { status: 200, body: handler(this.model, Params.of(body), { refuseDeletes: this.refuseDeletes }) };
+      const violations = this.contract?.violations(operation, body) ?? [];
+      if (violations.length > 0) {
+        const { code, message } = contractError(violations);
+        this.counters.contractViolations += 1;
+        this.violationLog = [...this.violationLog, `${operation}: ${code}: ${message}`].slice(-50);
+        throw new EcrApiError(code, message);
+      }
+      const context = { refuseDeletes: this.refuseDeletes, ...(this.faults.previewOutcome ? { previewOutcome: this.faults.previewOutcome } : {}) };
+      return { status: 200, body: handler(this.model, Params.of(body), context) };
     } catch (error) {
       if (error instanceof EcrApiError) return awsError(error);
       return awsError(new EcrApiError('ServerException', `Emulator fault: ${(error as Error).message}`, 500));
@@ -199,7 +289,20 @@ class EmulatorService {
           return ok(this.clock());
         }
         case 'POST /_emulator/lifecycle/run':
-          return ok(runLifecycle(this.model));
+          return ok(runLifecycle(this.model, this.model.profile.lifecycle));
+        case 'GET /_emulator/profile':
+          return ok(this.profileState());
+        case 'POST /_emulator/profile':
+          this.model.setProfile(parseProfile(body));
+          return ok(this.profileState());
+        case 'GET /_emulator/rate-limits':
+          return ok({ rateLimits: this.rateLimited });
+        case 'POST /_emulator/rate-limits':
+          if (typeof body.enabled !== 'boolean') throw new ControlError('enabled must be true or false');
+          this.setRateLimits(body.enabled);
+          return ok({ rateLimits: this.rateLimited });
+        case 'GET /_emulator/contract-violations':
+          return ok({ count: this.counters.contractViolations, recent: this.contractViolations() });
         case 'GET /_emulator/faults':
           return ok(this.faults);
         case 'POST /_emulator/faults':
@@ -303,13 +406,19 @@ function listen(server: Server, port: number, host: string): Promise<number> {
   });
 }
 
+function resolveProfile(profile: ProfileName | Profile | undefined): Profile {
+  if (profile === undefined) return FAITHFUL;
+  return typeof profile === 'string' ? profileNamed(profile) : profile;
+}
+
 export async function startEmulator(options: EmulatorOptions = {}): Promise<EmulatorHandle> {
   const model = new RegistryModel({
     ...(options.accountId !== undefined ? { accountId: options.accountId } : {}),
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(options.now !== undefined ? { now: options.now } : {}),
+    profile: resolveProfile(options.profile),
   });
-  const service = new EmulatorService(model);
+  const service = new EmulatorService(model, options.rateLimits ?? false, options.contract ?? true);
   const server = createServer((request, response) => {
     route(service, request, response).catch((error: unknown) => {
       if (!response.headersSent) send(response, awsError(new EcrApiError('ServerException', (error as Error).message, 500)), AWS_JSON);
@@ -326,11 +435,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
     now: () => model.now(),
     setClock: (ms) => model.setClock(ms),
     advanceDays: (days) => model.advanceDays(days),
-    runLifecycle: () => runLifecycle(model),
+    runLifecycle: () => runLifecycle(model, model.profile.lifecycle),
     setFaults: (faults) => service.setFaults(faults),
     clearFaults: () => service.clearFaults(),
     stats: () => service.stats(),
     reset: () => service.reset(),
+    setProfile: (profile) => model.setProfile(resolveProfile(profile)),
+    profile: () => service.profileState(),
+    setRateLimits: (enabled) => service.setRateLimits(enabled),
+    contractViolations: () => service.contractViolations(),
     close: () =>
       new Promise<void>((resolve, reject) => {
         server.close((error) => (error ? reject(error) : resolve()));
@@ -340,14 +453,15 @@ export async function startEmulator(options: EmulatorOptions = {}): Promise<Emul
   };
 }
 
-/** `ecr-janitor emulator --port N`: serves until SIGINT or SIGTERM. */
-export async function runEmulatorCli(port: number): Promise<void> {
-  const emulator = await startEmulator({ port });
+/** `ecr-janitor emulator --port N [--profile faithful|pessimistic] [--rate-limits]`: serves until SIGINT or SIGTERM. */
+export async function runEmulatorCli(port: number, options: { profile?: ProfileName; rateLimits?: boolean } = {}): Promise<void> {
+  const emulator = await startEmulator({ port, profile: options.profile ?? 'pessimistic', rateLimits: options.rateLimits ?? false });
   const { accountId, region } = emulator.model;
   const out = (line: string) => process.stdout.write(`${line}\n`);
   out(`ECR emulator listening on ${emulator.endpoint} (account ${accountId}, region ${region})`);
   out(`use it with: AWS_ENDPOINT_URL_ECR=${emulator.endpoint} AWS_REGION=${region} AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test`);
-  out(`control: ${emulator.endpoint}/_emulator/{clock,lifecycle/run,faults,stats,reset}`);
+  out(`profile: ${emulator.model.profile.name}; rate limits: ${options.rateLimits ? 'on (ECR quotas, real time)' : 'off'}`);
+  out(`control: ${emulator.endpoint}/_emulator/{clock,lifecycle/run,faults,stats,reset,profile,rate-limits,contract-violations}`);
   await new Promise<void>((resolve) => {
     const stop = () => {
       process.off('SIGINT', stop);

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { BatchGetImageCommand, PutLifecyclePolicyCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES } from '../../lambda/adapters/ecr-registry.js';
 import type { Digest } from '../../lambda/domain/types.js';
+import { type ProfileName, profileFromEnvironment } from '../../emulator/profiles.js';
 import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
 import { type LiveImage, SeedWorkload } from '../../emulator/seed-workload.js';
 import { Ledger } from './ledger.js';
@@ -118,6 +119,8 @@ export interface WorldOptions {
   ledger?: boolean;
   /** A directory for the janitor's run state, per account. */
   janitorState?: boolean;
+  /** How the emulator reads what AWS leaves open; ECR_EMULATOR_PROFILE, else pessimistic (emulator/profiles.ts). */
+  profile?: ProfileName;
 }
 
 export class World {
@@ -129,7 +132,7 @@ export class World {
   static async open(options: WorldOptions): Promise<World> {
     const accounts: Account[] = [];
     for (const spec of ACCOUNTS) {
-      const emulator = await startEmulator({ now: options.start, accountId: spec.id });
+      const emulator = await startEmulator({ now: options.start, accountId: spec.id, profile: options.profile ?? profileFromEnvironment() });
       const client = makeEmulatorClient(emulator.endpoint);
       let account: Account | undefined;
       const workload = new SeedWorkload(client, {

@@ -1,5 +1,8 @@
 // The planner's scenarios replayed end to end: images pushed as buildx/BuildKit push them, through the real SDK to the
 // local ECR emulator; the janitor runs as the Lambda does; then ECR's lifecycle runs and we look at what is left.
+// Every scenario runs under both emulator profiles (emulator/profiles.ts): pessimistic plays the worst plausible reading
+// of what AWS leaves open (index children ranked and listed by the preview, digest+tag deletes the image, asynchronous
+// preview, normalised policy text, pull time refreshed daily, ties ranked the other way), faithful the plain one.
 import { describe, expect, it } from 'vitest';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import {
@@ -14,9 +17,9 @@ import {
 } from '../../emulator/workload.js';
 import { decisionOf, janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
-const world = useJanitorWorld({ repositories: ['app'] });
+describe.each(['pessimistic', 'faithful'] as const)('end to end against the ECR emulator (%s profile)', (profile) => {
+  const world = useJanitorWorld({ repositories: ['app'], profile });
 
-describe('end to end against the ECR emulator', () => {
   it('keeps a tagged multi-arch index with its untagged children and attestations past the untagged expiry', async () => {
     // Prepare
     const build = await pushBuildxBuild(world.client, 'app', { tags: ['v1.0.0'], seed: 'release', layerBytes: SMALL });
@@ -138,6 +141,25 @@ describe('end to end against the ECR emulator', () => {
     expect(left.size).toBe(22);
     for (const digest of [build!.indexDigest, ...build!.childDigests, ...build!.attestationDigests]) expect(left.has(digest)).toBe(true);
     expect(await world.unresolvable('app')).toEqual([]);
+  });
+
+  it('removes a lapsed protection tag and nothing else: the image and its own tag stay', async () => {
+    // Prepare: night 1 protects a pinned image; then the pin goes and its 1-day grace passes. Under the pessimistic
+    // reading an id with digest and tag deletes the whole image (moto), so only an id with the tag alone is safe.
+    const image = await pushSingleImage(world.client, 'app', { tags: ['release-1'], seed: 'release-1', bytes: SMALL });
+    world.ecs.references = [{ repository: 'app', digest: image.digest, source: 'ecs:prod/api' }];
+    const config = janitorConfig({ pinGraceDays: 1, protectedTags: ['release-*'] });
+    await world.run(config);
+    world.ecs.references = [];
+    world.nextNight(3);
+
+    // Act
+    const report = await world.run(config);
+
+    // Assess
+    expect(repositoryReport(report, 'app').actions).toMatchObject({ tagsRemoved: 1, failures: [] });
+    expect(await world.tagsOf('app', image.digest)).toEqual(['release-1']);
+    expect(await world.resolvable('app', [image.digest])).toEqual(new Set([image.digest]));
   });
 
   it('keeps the OCI referrer of a live image and lets the referrer of a reaped image go with it', async () => {

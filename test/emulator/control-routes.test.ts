@@ -58,9 +58,50 @@ describe('control routes', () => {
     client.destroy();
 
     // Assess
-    expect(stats.json).toEqual({ calls: { CreateRepository: 1, DescribeRepositories: 1 }, total: 2, throttled: 0, serverErrors: 0 });
+    expect(stats.json).toEqual({ calls: { CreateRepository: 1, DescribeRepositories: 1 }, total: 2, throttled: 0, serverErrors: 0, contractViolations: 0, rateLimited: 0 });
     expect(reset.json).toEqual({ reset: true, now: T0, iso: new Date(T0).toISOString() });
     expect(after.repositories).toEqual([]);
+  });
+
+  it('shows and switches the profile, with readings of its own, refusing names and readings it does not know', async () => {
+    // Prepare
+    const initial = await control('GET', '/_emulator/profile');
+
+    // Act
+    const switched = await control('POST', '/_emulator/profile', { profile: 'pessimistic', previewPollsInProgress: 5 });
+    const shown = await control('GET', '/_emulator/profile');
+    const modelPolls = emulator.model.profile.previewPollsInProgress;
+    const unknownName = await control('POST', '/_emulator/profile', { profile: 'optimistic' });
+    const unknownReading = await control('POST', '/_emulator/profile', { profile: 'faithful', previewPolls: 2 });
+    await control('POST', '/_emulator/profile', { profile: 'faithful' });
+
+    // Assess
+    expect(initial.json).toMatchObject({ profile: 'faithful', rateLimits: false });
+    expect(switched.status).toBe(200);
+    expect(shown.json).toMatchObject({ profile: 'pessimistic', readings: { previewPollsInProgress: 5, deleteByDigestAndTag: 'image', policyText: 'normalised' } });
+    expect(modelPolls).toBe(5);
+    expect(unknownName).toEqual({ status: 400, json: { error: expect.stringContaining('faithful, pessimistic') } });
+    expect(unknownReading).toEqual({ status: 400, json: { error: expect.stringContaining('previewPolls') } });
+  });
+
+  it('turns the rate quotas on and off, and lists the contract violations it refused', async () => {
+    // Prepare
+    const client = makeEmulatorClient(emulator.endpoint);
+    await client.send(new CreateRepositoryCommand({ repositoryName: 'app' }));
+    await client.send(new DescribeRepositoriesCommand({ maxResults: 0 })).catch(() => undefined);
+    client.destroy();
+
+    // Act
+    const on = await control('POST', '/_emulator/rate-limits', { enabled: true });
+    const shown = await control('GET', '/_emulator/rate-limits');
+    const bad = await control('POST', '/_emulator/rate-limits', { enabled: 'yes' });
+    const off = await control('POST', '/_emulator/rate-limits', { enabled: false });
+    const violations = await control('GET', '/_emulator/contract-violations');
+
+    // Assess
+    expect([on.json, shown.json, off.json]).toEqual([{ rateLimits: true }, { rateLimits: true }, { rateLimits: false }]);
+    expect(bad.status).toBe(400);
+    expect(violations.json).toEqual({ count: 1, recent: [expect.stringMatching(/^DescribeRepositories: InvalidParameterException: Invalid parameter at 'maxResults'/)] });
   });
 
   it('answers an unknown control route with 404 and a non-object body with 400', async () => {
@@ -111,8 +152,8 @@ describe('runEmulatorCli', () => {
 
   it('prints the endpoint and the environment to use, serves, and stops on SIGTERM', async () => {
     // Prepare
-    const running = runEmulatorCli(0);
-    await vi.waitUntil(() => printed.length >= 2);
+    const running = runEmulatorCli(0, { profile: 'faithful', rateLimits: true });
+    await vi.waitUntil(() => printed.length >= 3);
     const endpoint = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(printed[0]!)?.[1];
     const client = makeEmulatorClient(endpoint!);
 
@@ -125,6 +166,7 @@ describe('runEmulatorCli', () => {
     // Assess
     expect(printed[0]).toMatch(/^ECR emulator listening on http:\/\/127\.0\.0\.1:\d+ \(account 000000000000, region us-east-1\)\n$/);
     expect(printed[1]).toBe(`use it with: AWS_ENDPOINT_URL_ECR=${endpoint} AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test\n`);
+    expect(printed[2]).toBe('profile: faithful; rate limits: on (ECR quotas, real time)\n');
     expect(answer.repositories).toEqual([]);
     await expect(fetch(`${endpoint}/_emulator/clock`)).rejects.toThrow();
   });

@@ -1,13 +1,18 @@
 // Lifecycle policies in the emulator: the policy API through the SDK, the preview, and ECR's daily run driven by the
-// clock and the control routes, decided by the domain evaluator.
+// clock and the control routes, decided by the emulator's own engine (emulator/lifecycle-engine.ts).
 import {
   BatchDeleteImageCommand,
+  BatchGetImageCommand,
+  ImageNotFoundException,
+  ImageStorageClassUpdateNotSupportedException,
+  UpdateImageStorageClassCommand,
   DeleteLifecyclePolicyCommand,
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   InvalidParameterException,
   LifecyclePolicyNotFoundException,
   LifecyclePolicyPreviewNotFoundException,
+  ListImageReferrersCommand,
   ListImagesCommand,
   PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
@@ -47,7 +52,8 @@ const POLICY = JSON.stringify({
   ],
 });
 
-const fixture = useEmulator({ now: T0 });
+// Faithful: these tests read policy text back byte for byte and the preview at once (profiles play the rest).
+const fixture = useEmulator({ now: T0, profile: 'faithful' });
 let emulator: EmulatorHandle;
 let client: ECRClient;
 beforeEach(() => {
@@ -180,7 +186,7 @@ describe('clock and lifecycle run', () => {
     const policy = await client.send(new GetLifecyclePolicyCommand({ repositoryName: 'app' }));
 
     // Assess
-    expect(tooSoon.json).toEqual({ expired: [], referrersRemoved: [] });
+    expect(tooSoon.json).toEqual({ expired: [], referrersRemoved: [], transitioned: [], referrersArchived: [], refused: [] });
     const result = run.json as LifecycleRunResult;
     expect(result.expired.map((e) => e.digest).sort()).toEqual([...dropped.childDigests, ...dropped.attestationDigests, oldCache.digest].sort());
     expect(result.expired.every((e) => e.repository === 'app' && e.rulePriority === 3 && e.tags.length === 0)).toBe(true);
@@ -207,7 +213,7 @@ describe('clock and lifecycle run', () => {
     const result = emulator.runLifecycle();
 
     // Assess
-    expect(result).toEqual({ expired: [], referrersRemoved: [{ repository: 'app', digest: goneSbom.digest, subjectDigest: gone.digest }] });
+    expect(result).toMatchObject({ expired: [], transitioned: [], refused: [], referrersRemoved: [{ repository: 'app', digest: goneSbom.digest, subjectDigest: gone.digest }] });
     expect(emulator.model.repository('app').image(keptSbom.digest)).toBeDefined();
     expect(emulator.model.repository('app').image(goneSbom.digest)).toBeUndefined();
   });
@@ -231,5 +237,50 @@ describe('clock and lifecycle run', () => {
     expect(first.expired[0]!.bytes).toBeGreaterThan(0);
     expect(second.expired.map((e) => e.digest).sort()).toEqual([...builds[0]!.childDigests].sort());
     expect(emulator.model.repository('app').image(builds[1]!.indexDigest)?.manifestMediaType).toBe(OCI_INDEX);
+  });
+});
+
+// UpdateImageStorageClass (API reference): ARCHIVE | STANDARD; ImageStorageClassUpdateNotSupportedException for what
+// cannot move ("cannot be expired or archived without the manifest list being deleted or archived first", user guide).
+describe('UpdateImageStorageClass', () => {
+  it('archives an image (BatchGetImage then fails), refuses an index child and a restore of an active image', async () => {
+    // Prepare
+    const single = await pushSingleImage(client, 'app', { tags: ['solo'], seed: 'solo', bytes: 1_000 });
+    const build = await pushBuildxBuild(client, 'app', { tags: ['multi'], seed: 'multi', attestations: false, layerBytes: 1_000 });
+
+    // Act
+    const archived = await client.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageTag: 'solo' }, targetStorageClass: 'ARCHIVE' }));
+    const pull = await client.send(new BatchGetImageCommand({ repositoryName: 'app', imageIds: [{ imageTag: 'solo' }] }));
+    const child = await caught(client.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageDigest: build.childDigests[0]! }, targetStorageClass: 'ARCHIVE' })));
+    const restoreActive = await caught(client.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageTag: 'multi' }, targetStorageClass: 'STANDARD' })));
+    const missing = await caught(client.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageTag: 'nope' }, targetStorageClass: 'ARCHIVE' })));
+
+    // Assess
+    expect(archived).toMatchObject({ imageId: { imageDigest: single.digest, imageTag: 'solo' }, imageStatus: 'ARCHIVED' });
+    expect(pull.images).toEqual([]);
+    expect(pull.failures).toEqual([expect.objectContaining({ failureCode: 'ImageNotFound' })]);
+    expect(child).toBeInstanceOf(ImageStorageClassUpdateNotSupportedException);
+    expect(restoreActive).toBeInstanceOf(ImageStorageClassUpdateNotSupportedException);
+    expect(missing).toBeInstanceOf(ImageNotFoundException);
+  });
+});
+
+describe('referrers of an archived subject', () => {
+  it('are archived by the next lifecycle run and listed by ListImageReferrers only with filter.artifactStatus ARCHIVED or ANY', async () => {
+    // Prepare: user guide, "Lifecycle policy evaluation rules": referrers are archived "within 24 hours of the ... archival
+    // of the subject image"; API reference, ListImageReferrers: "If not specified, only artifacts with ACTIVE status".
+    const subject = await pushSingleImage(client, 'app', { tags: ['v1'], seed: 'subject', bytes: 1_000 });
+    const sbom = await pushReferrer(client, 'app', { subjectDigest: subject.digest, subjectMediaType: 'application/vnd.oci.image.manifest.v1+json', subjectSize: Buffer.byteLength(subject.text), artifactType: IN_TOTO, seed: 'sbom' });
+    await client.send(new UpdateImageStorageClassCommand({ repositoryName: 'app', imageId: { imageTag: 'v1' }, targetStorageClass: 'ARCHIVE' }));
+
+    // Act
+    const run = emulator.runLifecycle();
+    const byDefault = await client.send(new ListImageReferrersCommand({ repositoryName: 'app', subjectId: { imageDigest: subject.digest } }));
+    const any = await client.send(new ListImageReferrersCommand({ repositoryName: 'app', subjectId: { imageDigest: subject.digest }, filter: { artifactStatus: 'ANY' } }));
+
+    // Assess
+    expect(run.referrersArchived).toEqual([{ repository: 'app', digest: sbom.digest, subjectDigest: subject.digest }]);
+    expect(byDefault.referrers).toEqual([]);
+    expect(any.referrers).toEqual([expect.objectContaining({ digest: sbom.digest, artifactStatus: 'ARCHIVED' })]);
   });
 });

@@ -1,7 +1,7 @@
 // The registry model on its own: ECR's rules for pushes, tags and deletions, without HTTP.
 import { createHash } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { EcrApiError, RegistryModel, type RepositoryStore } from '../../emulator/registry-model.js';
+import { EcrApiError, RegistryModel, RESTORE_DURATION_MS, type RepositoryStore } from '../../emulator/registry-model.js';
 import { imageManifest } from '../../emulator/workload.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -334,5 +334,79 @@ describe('registry model: pages and indexes', () => {
     expect(missing).toBe('RepositoryNotFoundException');
     expect(duplicate).toBe('RepositoryAlreadyExistsException');
     expect(badName).toBe('InvalidParameterException');
+  });
+});
+
+// "Archiving an image" (ECR user guide, https://docs.aws.amazon.com/AmazonECR/latest/userguide/archive-image.html) and
+// UpdateImageStorageClass (API reference).
+describe('registry model: archive storage class', () => {
+  it('archives an image: not pullable (ImageNotFound, the 404), still listed with imageStatus ARCHIVED', () => {
+    // Prepare
+    const { repo } = repository();
+    const image = repo.putImage({ manifest: imageManifest('arch', 100).text, tag: 'v1' });
+
+    // Act
+    repo.archiveImage(image, T0);
+    const pull = repo.getImages([{ imageTag: 'v1' }]);
+    const active = repo.page(undefined, 100, 'ANY', false, 'ACTIVE').entries;
+    const archived = repo.page(undefined, 100, 'ANY', false, 'ARCHIVED').entries.map((e) => e.image.digest);
+
+    // Assess
+    expect(image).toMatchObject({ storageClass: 'ARCHIVE', imageStatus: 'ARCHIVED', lastArchivedAt: T0 });
+    expect(pull.images).toEqual([]);
+    expect(pull.failures).toEqual([expect.objectContaining({ failureCode: 'ImageNotFound', failureReason: expect.stringContaining('archived') })]);
+    expect(image.lastPulledAt).toBeUndefined();
+    expect(active).toEqual([]);
+    expect(archived).toEqual([image.digest]);
+  });
+
+  it('restores over RESTORE_DURATION_MS of model time: ACTIVATING (still not pullable), then ACTIVE with lastActivatedAt', () => {
+    // Prepare
+    const { model, repo } = repository();
+    const image = repo.putImage({ manifest: imageManifest('restore', 100).text, tag: 'v1' });
+    repo.archiveImage(image, T0);
+
+    // Act
+    repo.restoreImage(image, T0 + 1_000);
+    model.setClock(T0 + 1_000 + RESTORE_DURATION_MS - 1);
+    const during = { status: repo.image(image.digest)!.imageStatus, pull: repo.getImages([{ imageTag: 'v1' }]).failures.length };
+    model.setClock(T0 + 2 * RESTORE_DURATION_MS);
+    const after = repo.getImages([{ imageTag: 'v1' }]);
+
+    // Assess
+    expect(during).toEqual({ status: 'ACTIVATING', pull: 1 });
+    expect(after.images.map((i) => i.image.digest)).toEqual([image.digest]);
+    expect(image).toMatchObject({ storageClass: 'STANDARD', imageStatus: 'ACTIVE', lastActivatedAt: T0 + 1_000 + RESTORE_DURATION_MS });
+  });
+
+  it('restores at once when the same manifest is pushed again ("or by re-pushing the image")', () => {
+    // Prepare
+    const { model, repo } = repository();
+    const manifest = imageManifest('repush', 100);
+    const image = repo.putImage({ manifest: manifest.text, tag: 'v1' });
+    repo.archiveImage(image, T0);
+    model.setClock(T0 + 5_000);
+
+    // Act
+    const again = repo.putImage({ manifest: manifest.text, tag: 'v1-again' });
+
+    // Assess
+    expect(again).toBe(image);
+    expect(image).toMatchObject({ imageStatus: 'ACTIVE', storageClass: 'STANDARD', lastActivatedAt: T0 + 5_000, tags: ['v1', 'v1-again'] });
+  });
+
+  it('counts the 90-day archive minimum when an archived image is deleted early', () => {
+    // Prepare
+    const { model, repo } = repository();
+    const image = repo.putImage({ manifest: imageManifest('early', 1_000).text, tag: 'v1' });
+    const bytes = repo.sizeInBytes(image);
+    repo.archiveImage(image, T0);
+    model.setClock(T0 + 30 * 86_400_000);
+
+    // Act
+    repo.deleteImages([{ imageTag: 'v1' }]);
+
+    // Assess: 60 of the 90 days are still billed
+    expect(repo.archiveEarlyDeletionByteDays).toBeCloseTo(60 * bytes, 6);
   });
 });

@@ -416,6 +416,6 @@ describe('emulator over HTTP: errors and faults', () => {
     await caught(client.send(new DescribeImagesCommand({ repositoryName: 'missing' })));
 
     // Assess
-    expect(emulator.stats()).toEqual({ calls: { CreateRepository: 1, DescribeImages: 3 }, total: 4, throttled: 0, serverErrors: 0 });
+    expect(emulator.stats()).toEqual({ calls: { CreateRepository: 1, DescribeImages: 3 }, total: 4, throttled: 0, serverErrors: 0, contractViolations: 0, rateLimited: 0 });
   });
 });

@@ -1,6 +1,8 @@
-// One emulator per test file, reset before each test with an empty repository `app` and the clock at `now`.
+// One emulator per test file, reset before each test with an empty repository `app`, the clock at `now` and the
+// profile asked for: pessimistic unless told (the worst plausible reading of what AWS leaves open, emulator/profiles.ts).
 import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
+import type { ProfileName } from '../../emulator/profiles.js';
 import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
 
 export interface EmulatorFixture {
@@ -8,10 +10,11 @@ export interface EmulatorFixture {
   client: ECRClient;
 }
 
-export function useEmulator(options: { now: number; repository?: string }): EmulatorFixture {
+export function useEmulator(options: { now: number; repository?: string; profile?: ProfileName }): EmulatorFixture {
   const fixture = {} as EmulatorFixture;
+  const profile = options.profile ?? 'pessimistic';
   beforeAll(async () => {
-    fixture.emulator = await startEmulator({ now: options.now });
+    fixture.emulator = await startEmulator({ now: options.now, profile });
     fixture.client = makeEmulatorClient(fixture.emulator.endpoint);
   });
   afterAll(async () => {
@@ -20,6 +23,7 @@ export function useEmulator(options: { now: number; repository?: string }): Emul
   });
   beforeEach(async () => {
     fixture.emulator.reset();
+    fixture.emulator.setProfile(profile);
     fixture.emulator.setClock(options.now);
     await fixture.client.send(new CreateRepositoryCommand({ repositoryName: options.repository ?? 'app' }));
   });

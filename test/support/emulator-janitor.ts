@@ -1,6 +1,7 @@
 // End-to-end wiring shared by test/e2e and test/handler: the local ECR emulator behind the real @aws-sdk/client-ecr and
 // the real ECR adapter, fake pin sources behind the PinSource port, file state in a temp dir that survives between runs,
-// a clock that follows the emulator's, and the log and EMF lines collected for assertions.
+// a clock that follows the emulator's, and the log and EMF lines collected for assertions. The emulator plays the
+// pessimistic profile unless told (emulator/profiles.ts): the janitor must be safe under the worst reading.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ import { type LogPort, type RunOptions, runJanitor } from '../../lambda/app/run-
 import { parseConfig } from '../../lambda/domain/config.js';
 import type { Digest, ImageDecision, JanitorConfig, PinReference } from '../../lambda/domain/types.js';
 import type { Wiring } from '../../lambda/handler.js';
+import type { ProfileName } from '../../emulator/profiles.js';
 import { type EmulatorHandle, type EmulatorStats, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
 import type { LifecycleRunResult } from '../../emulator/lifecycle.js';
 
@@ -102,8 +104,8 @@ export function decisionOf(report: RunReport, repository: string, digest: Digest
  * One emulator per test file, reset before each test: an empty registry at T0 (with `repositories` created), fresh
  * state, no pins, no faults, nothing collected.
  */
-export function useJanitorWorld(options: { repositories?: string[] } = {}): JanitorWorld {
-  const world = new JanitorWorld();
+export function useJanitorWorld(options: { repositories?: string[]; profile?: ProfileName } = {}): JanitorWorld {
+  const world = new JanitorWorld(options.profile ?? 'pessimistic');
   beforeAll(() => world.start());
   afterAll(() => world.close());
   beforeEach(async () => {
@@ -124,8 +126,10 @@ export class JanitorWorld {
   private started: { emulator: EmulatorHandle; client: ECRClient } | undefined;
   private readonly runClients: ECRClient[] = [];
 
+  constructor(readonly profile: ProfileName = 'pessimistic') {}
+
   async start(): Promise<void> {
-    const emulator = await startEmulator({ now: T0 });
+    const emulator = await startEmulator({ now: T0, profile: this.profile });
     this.started = { emulator, client: makeEmulatorClient(emulator.endpoint) };
   }
 
@@ -143,6 +147,7 @@ export class JanitorWorld {
   /** An empty registry at T0, fresh state, no pins, no faults, no collected lines. */
   async reset(): Promise<void> {
     this.emulator.reset();
+    this.emulator.setProfile(this.profile);
     this.emulator.setClock(T0);
     this.destroyRunClients();
     if (this.stateDir) await rm(this.stateDir, { recursive: true, force: true });
@@ -178,11 +183,14 @@ export class JanitorWorld {
     for (const repositoryName of names) await this.client.send(new CreateRepositoryCommand({ repositoryName }));
   }
 
-  /** A registry over a client of its own, so its call counts are one run's. */
+  /**
+   * A registry over a client of its own, so its call counts are one run's. Preview polls do not wait: the emulator's
+   * asynchronous preview moves on by polls, not by time (the adapter's poll count and deadline still apply).
+   */
   newRegistry(): EcrRegistry {
     const client = makeEmulatorClient(this.emulator.endpoint, { maxAttempts: MAX_ATTEMPTS });
     this.runClients.push(client);
-    return createEcrRegistry(client);
+    return createEcrRegistry(client, { sleep: async () => {} });
   }
 
   /** One janitor run against the emulator, as the Lambda runs it (mode run unless told otherwise). */
