@@ -1,10 +1,11 @@
 // `ecr-janitor plan|run|emulator|demo`: the janitor from a laptop or CI.
-// Exit codes: 0 done, 1 a repository failed (others finished), 2 bad config or arguments (nothing touched).
+// Exit codes: 0 done; 1 a repository failed, was blocked or refused (the others finished), or the config manages no
+// repository; 2 bad config or arguments (nothing touched).
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { createEcrRegistry, makeEcrClient } from '../lambda/adapters/ecr-registry.js';
 import { createLogger } from '../lambda/adapters/logger.js';
-import { createFileStateStore } from '../lambda/adapters/state-file.js';
+import { checkStateDirWritable, createFileStateStore } from '../lambda/adapters/state-file.js';
 import { runJanitor } from '../lambda/app/run-janitor.js';
 import { formatReport, planJson } from './format.js';
 import { ConfigError, DEFAULT_CONFIG, parseConfigText } from '../lambda/domain/config.js';
@@ -14,13 +15,17 @@ import { pinSourcesFor } from '../lambda/handler.js';
 const USAGE = `usage:
   ecr-janitor plan [--config FILE] [--repository NAME]... [--json] [--state-dir DIR] [--pin-sources LIST]
   ecr-janitor run  [--config FILE] [--repository NAME]... [--json] [--dry-run] [--state-dir DIR] [--pin-sources LIST]
-  ecr-janitor emulator [--port N]
-  ecr-janitor demo
+  ecr-janitor emulator [--port N] [--profile faithful|pessimistic] [--rate-limits]
+  ecr-janitor demo [--profile faithful|pessimistic]
 
 plan is read-only: what would go and why. run applies the plan (protection tags, lifecycle policy).
+Exit codes: 0 done; 1 a repository failed, was blocked or refused (the others finished), or the config manages no
+repository; 2 bad config or arguments (nothing touched).
 Credentials and region come from the usual AWS chain; AWS_ENDPOINT_URL_ECR points at another endpoint (the emulator).
 --pin-sources narrows pin discovery to some of config,ecs,lambda,ssm (default: those the config enables); a source
-that fails makes every repository fail closed (no policy change, no protection removed).`;
+that fails makes every repository fail closed (no policy change, no protection removed).
+emulator serves a local ECR; --profile picks how it reads what AWS leaves open (default pessimistic, the worst
+plausible reading; see the README), --rate-limits applies ECR's API rate quotas (real time).`;
 
 export class UsageError extends Error {}
 
@@ -32,16 +37,22 @@ export async function main(argv: string[]): Promise<number> {
       case 'run':
         return await planOrRun(command, rest);
       case 'emulator': {
-        const { values } = parseArgs({ args: rest, options: { port: { type: 'string', default: '4566' } } });
+        const { values } = parseArgs({
+          args: rest,
+          options: { port: { type: 'string', default: '4566' }, profile: { type: 'string', default: 'pessimistic' }, 'rate-limits': { type: 'boolean', default: false } },
+        });
         const port = Number(values.port);
         if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be a port number, got ${values.port}`);
+        if (values.profile !== 'faithful' && values.profile !== 'pessimistic') throw new UsageError(`--profile must be faithful or pessimistic, got ${values.profile}`);
         const { runEmulatorCli } = await import('../emulator/server.js');
-        await runEmulatorCli(port);
+        await runEmulatorCli(port, { profile: values.profile, rateLimits: values['rate-limits'] });
         return 0;
       }
       case 'demo': {
+        const { values } = parseArgs({ args: rest, options: { profile: { type: 'string' } } });
+        if (values.profile !== undefined && values.profile !== 'faithful' && values.profile !== 'pessimistic') throw new UsageError(`--profile must be faithful or pessimistic, got ${values.profile}`);
         const { runDemo } = await import('./demo.js');
-        return await runDemo({ out: (line) => process.stdout.write(`${line}\n`) });
+        return await runDemo({ out: (line) => process.stdout.write(`${line}\n`), ...(values.profile !== undefined ? { profile: values.profile } : {}) });
       }
       case undefined:
       case '--help':
@@ -76,6 +87,14 @@ async function planOrRun(command: 'plan' | 'run', args: string[]): Promise<numbe
   });
   if (command === 'plan' && values['dry-run']) throw new UsageError('--dry-run goes with run; plan never changes anything');
   const config = narrowPinSources(await loadConfig(values.config), values['pin-sources']);
+  // A run that changes ECR must be able to record what it did: check before the first write, not after the changes.
+  if (command === 'run' && !values['dry-run'] && !config.dryRun) {
+    try {
+      await checkStateDirWritable(values['state-dir']!);
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+  }
   const client = makeEcrClient();
   const registry = createEcrRegistry(client);
   const region = await client.config.region();
@@ -98,7 +117,9 @@ async function planOrRun(command: 'plan' | 'run', args: string[]): Promise<numbe
   );
   if (process.stderr.isTTY) process.stderr.write('\r\x1b[K');
   process.stdout.write(values.json ? `${JSON.stringify(planJson(report), null, 2)}\n` : `${formatReport(report, { pricePerGbMonth: config.pricePerGbMonth })}\n`);
-  return report.totals.failed > 0 ? 1 : 0;
+  if (report.noRepositories) process.stderr.write(`ecr-janitor: ${report.noRepositories}\n`);
+  const { failed, blocked, refused } = report.totals;
+  return failed + blocked + refused > 0 || report.noRepositories !== undefined ? 1 : 0;
 }
 
 const PIN_SOURCE_NAMES = ['config', 'ecs', 'lambda', 'ssm'];

@@ -24,6 +24,7 @@ export function planJson(report: RunReport) {
       status: r.status,
       ...(r.error ? { error: r.error } : {}),
       ...(r.blocked ? { blocked: r.blocked } : {}),
+      ...(r.refused ? { refused: r.refused } : {}),
       images: (r.plan?.images ?? []).map((i) => ({
         digest: i.digest,
         tags: i.tags,
@@ -50,6 +51,7 @@ export function formatReport(report: RunReport, options: { pricePerGbMonth: numb
   for (const repo of report.repositories) {
     lines.push('', `Repository ${repo.repository}: ${repo.status}${repo.error ? ` (${repo.error})` : ''}`);
     if (repo.blocked) lines.push(`  blocked: ${repo.blocked}`);
+    if (repo.refused) lines.push(`  refused: ${repo.refused}`);
     const plan = repo.plan;
     if (!plan) continue;
     lines.push(`  policy: ${plan.policy.action} (${plan.policy.reason})`);
@@ -80,7 +82,7 @@ export function formatReport(report: RunReport, options: { pricePerGbMonth: numb
   const t = report.totals;
   lines.push(
     '',
-    `${t.repositories} repositories (${t.failed} failed, ${t.blocked} blocked); reaped since last run: ${t.reaped.images} images, ` +
+    `${t.repositories} repositories (${t.failed} failed, ${t.blocked} blocked, ${t.refused} refused); reaped since last run: ${t.reaped.images} images, ` +
       `${formatBytes(t.reaped.bytes)} (~$${t.estimatedMonthlySavingsUsd.toFixed(2)}/month); pending expiry: ${t.pendingExpiry.images} images, ` +
       `${formatBytes(t.pendingExpiry.bytes)}; protected: ${t.protected.images}`,
     `API calls: ${Object.entries(report.apiCalls).map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}`,

@@ -32,6 +32,8 @@ export interface HandlerResult {
   repositories: number;
   failed: number;
   blocked: number;
+  /** Repositories whose policy was not installed (reason at error level in the log; NotCleanedRepositories alarm). */
+  refused: number;
   reapedImages: number;
   reapedBytes: number;
   estimatedMonthlySavingsUsd: number;
@@ -62,6 +64,7 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
       repositories: report.totals.repositories,
       failed: report.totals.failed,
       blocked: report.totals.blocked,
+      refused: report.totals.refused,
       reapedImages: report.totals.reaped.images,
       reapedBytes: report.totals.reaped.bytes,
       estimatedMonthlySavingsUsd: report.totals.estimatedMonthlySavingsUsd,
@@ -70,16 +73,33 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
 }
 
 /**
- * The schedule's event carries no `repositories`: every managed repository is handled. An invocation that names some
- * (e.g. one shard of a Step Functions Map over a large account) handles those, still within the config's include/exclude.
+ * The invocation events the function accepts (README "Sharding"), and nothing else: a malformed event must not run every
+ * repository.
+ * - the schedule's EventBridge event (`"source": "aws.events"`, `"detail-type": "Scheduled Event"`), an empty object
+ *   `{}` or no payload (null): every managed repository;
+ * - `{"repositories": ["team/app", ...]}` (e.g. one shard of a Step Functions Map): those, still within the config's
+ *   include/exclude, each name once.
+ * Anything else throws before anything is read or written, naming the field.
  */
 export function repositoriesOf(event: unknown): string[] | undefined {
-  if (typeof event !== 'object' || event === null || !('repositories' in event)) return undefined;
-  const { repositories } = event as { repositories: unknown };
+  const shapes = 'expected the schedule\'s EventBridge event, {} or {"repositories": ["team/app"]}; nothing was done';
+  if (event === null || event === undefined) return undefined;
+  if (typeof event !== 'object' || Array.isArray(event)) {
+    throw new Error(`event: ${Array.isArray(event) ? 'a list' : `a ${typeof event}`} is not an invocation event; ${shapes}`);
+  }
+  const record = event as Record<string, unknown>;
+  if (record.source === 'aws.events' && record['detail-type'] === 'Scheduled Event') return undefined;
+  const unknown = Object.keys(record).filter((key) => key !== 'repositories');
+  if (unknown.length > 0) {
+    const near = unknown.find((key) => /^repositor/i.test(key));
+    throw new Error(`event.${unknown[0]}: unknown field${near ? ' (did you mean "repositories"?)' : ''}; ${shapes}`);
+  }
+  if (!('repositories' in record)) return undefined;
+  const { repositories } = record;
   if (!Array.isArray(repositories) || repositories.length === 0 || repositories.some((r) => typeof r !== 'string' || r === '')) {
     throw new Error('event.repositories must be a non-empty list of repository names, e.g. {"repositories": ["team/app"]}; nothing was done');
   }
-  return repositories as string[];
+  return [...new Set(repositories as string[])];
 }
 
 /** Account and region come from the function's own ARN: pins only count for this registry. */

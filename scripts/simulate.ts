@@ -3,7 +3,8 @@
 // Prints a daily table and $/month per world, writes stored-bytes.svg and daily.csv, exits 1 if the janitor world ever
 // failed a pull of a live or pinned image (or, with --faults, if a fault scenario lost anything or did not converge).
 //   --days N      days to simulate (default 90)
-//   --faults      also run the fault scenarios (throttling, 5xx, partial deletes, crash before policy, tag moved in flight)
+//   --faults      also run the fault scenarios (throttling, 5xx, partial deletes, crash before policy, tag moved in
+//                 flight, read failures on night 2, lost state, corrupt state)
 //   --fault-days N  days per fault scenario (default 20)
 //   --every N     print every Nth day in the table (default 5 for runs over 30 days, else 1)
 //   --out DIR     where the chart and the CSV go (default simulation-out/)

@@ -8,16 +8,22 @@ import {
   GetLifecyclePolicyCommand,
   GetLifecyclePolicyPreviewCommand,
   ListImageReferrersCommand,
+  ListTagsForResourceCommand,
   PutImageCommand,
   PutLifecyclePolicyCommand,
   StartLifecyclePolicyPreviewCommand,
   paginateDescribeImages,
   paginateDescribeRepositories,
+  paginateGetLifecyclePolicyPreview,
   type ECRClientConfig,
+  type GetLifecyclePolicyPreviewCommandOutput,
   type ImageDetail,
   type ImageFailure,
+  type ImageStatusFilter,
 } from '@aws-sdk/client-ecr';
-import type { ManifestFetch, PolicyPreview, RegistryPort, TagDeletion, WriteFailure } from '../app/ports.js';
+import { PreviewNotCompletedError, type ManifestFetch, type PolicyPreview, type RegistryPort, type TagDeletion, type WriteFailure } from '../app/ports.js';
+import { protectionTagFor } from '../domain/patterns.js';
+import { samePolicy } from '../domain/policy.js';
 import type { Digest, ImageRecord } from '../domain/types.js';
 import { chunks } from './chunks.js';
 
@@ -73,11 +79,24 @@ export interface EcrRegistry extends RegistryPort {
 export interface EcrRegistryOptions {
   /** Talk to another account's registry; by default the caller's own. */
   registryId?: string;
-  /** How long to wait for ECR's lifecycle preview, and between polls. */
+  /**
+   * How long to wait, in all, for ECR's lifecycle preview (a running preview of someone else's included); default 60 s.
+   * Past it the policy is not installed this run.
+   */
   previewTimeoutMs?: number;
+  /** First wait between polls; doubles up to previewMaxPollMs. */
   previewPollMs?: number;
+  previewMaxPollMs?: number;
+  /** Tests pass a fake clock and sleep. */
   sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
 }
+
+const DEFAULT_PREVIEW_TIMEOUT_MS = 60_000;
+const DEFAULT_PREVIEW_POLL_MS = 1_000;
+const DEFAULT_PREVIEW_MAX_POLL_MS = 10_000;
+/** Also bounds a wait whose delays are 0 (emulator runs): a preview that never completes must not spin forever. */
+const MAX_PREVIEW_POLLS = 200;
 
 const PREVIEW_PAGE_SIZE = 100;
 
@@ -95,6 +114,7 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
 
   const registryScope = options.registryId !== undefined ? { registryId: options.registryId } : {};
   let knownRegistryId: string | undefined = options.registryId;
+  const repositoryArns = new Map<string, string>();
 
   return {
     async registryId() {
@@ -118,38 +138,77 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
         for (const repository of page.repositories ?? []) {
           if (!repository.repositoryName) throw new Error('DescribeRepositories returned a repository without repositoryName');
           names.push(repository.repositoryName);
+          if (repository.repositoryArn) repositoryArns.set(repository.repositoryName, repository.repositoryArn);
           knownRegistryId ??= repository.registryId;
         }
       }
       return names;
     },
 
+    async repositoryTags(repository) {
+      // DescribeRepositories returns no tags; ListTagsForResource wants the ARN, which the listing usually gave us.
+      try {
+        let arn = repositoryArns.get(repository);
+        if (arn === undefined) {
+          const described = await client.send(new DescribeRepositoriesCommand({ ...registryScope, repositoryNames: [repository] }));
+          arn = described.repositories?.[0]?.repositoryArn;
+          if (arn === undefined) throw new Error(`DescribeRepositories returned no ARN for ${repository}`);
+          repositoryArns.set(repository, arn);
+        }
+        const { tags } = await client.send(new ListTagsForResourceCommand({ resourceArn: arn }));
+        return Object.fromEntries((tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? '']));
+      } catch (error) {
+        if ((error as Error).name === 'RepositoryNotFoundException') return null;
+        throw error;
+      }
+    },
+
     async describeImages(repository, onPage) {
       const byDigest = new Map<Digest, ImageRecord>();
-      const pages = paginateDescribeImages(
-        { client, pageSize: DESCRIBE_PAGE_SIZE },
-        { ...registryScope, repositoryName: repository, maxResults: DESCRIBE_PAGE_SIZE },
-      );
-      for await (const page of pages) {
-        for (const detail of page.imageDetails ?? []) {
-          const record = toImageRecord(repository, detail);
-          // An image can show up on two pages when pushes happen while we page; one record is enough.
-          if (!byDigest.has(record.digest)) byDigest.set(record.digest, record);
+      const read = async (imageStatus: ImageStatusFilter | undefined) => {
+        const pages = paginateDescribeImages(
+          { client, pageSize: DESCRIBE_PAGE_SIZE },
+          { ...registryScope, repositoryName: repository, maxResults: DESCRIBE_PAGE_SIZE, ...(imageStatus ? { filter: { imageStatus } } : {}) },
+        );
+        for await (const page of pages) {
+          for (const detail of page.imageDetails ?? []) {
+            const record = toImageRecord(repository, detail);
+            // An image can show up on two pages when pushes happen while we page; one record is enough.
+            if (!byDigest.has(record.digest)) byDigest.set(record.digest, record);
+          }
+          onPage?.(byDigest.size);
         }
-        onPage?.(byDigest.size);
+      };
+      // DescribeImages returns ACTIVE images unless asked: archived ones too, or a pin to one would look unresolved.
+      try {
+        await read('ANY');
+      } catch (error) {
+        if (!isFilterRejected(error)) throw error;
+        // A registry that does not know ANY: the default read, then each archive status it knows (none: no archive).
+        byDigest.clear();
+        await read(undefined);
+        for (const status of ['ARCHIVED', 'ACTIVATING'] as const) {
+          try {
+            await read(status);
+          } catch (inner) {
+            if (!isFilterRejected(inner)) throw inner;
+          }
+        }
       }
       return [...byDigest.values()];
     },
 
-    async getManifests(repository, digests) {
+    async getManifests(repository, digests, extraMediaTypes = []) {
       const result: ManifestFetch = { manifests: {}, failures: {} };
+      // ECR answers UnsupportedImageType for a manifest whose type is not accepted (BatchGetImage, acceptedMediaTypes).
+      const acceptedMediaTypes = [...new Set([...ACCEPTED_MANIFEST_MEDIA_TYPES, ...extraMediaTypes])];
       for (const chunk of chunks([...new Set(digests)], BATCH_SIZE)) {
         const response = await client.send(
           new BatchGetImageCommand({
             ...registryScope,
             repositoryName: repository,
             imageIds: chunk.map((imageDigest) => ({ imageDigest })),
-            acceptedMediaTypes: ACCEPTED_MANIFEST_MEDIA_TYPES,
+            acceptedMediaTypes,
           }),
         );
         for (const image of response.images ?? []) {
@@ -189,32 +248,67 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
     },
 
     async previewLifecyclePolicy(repository, policyText): Promise<PolicyPreview> {
+      // Own loop rather than waitUntilLifecyclePolicyPreviewComplete: that waiter sleeps at least 5 s on real timers,
+      // retries EXPIRED and every error (AccessDenied included) until its deadline; here each of those ends at once.
       const scope = { ...registryScope, repositoryName: repository };
-      await client.send(new StartLifecyclePolicyPreviewCommand({ ...scope, lifecyclePolicyText: policyText }));
       const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
-      const deadline = Date.now() + (options.previewTimeoutMs ?? 120_000);
-      let page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
-      while (page.status === 'IN_PROGRESS') {
-        if (Date.now() > deadline) throw new Error(`the lifecycle policy preview of ${repository} did not complete in time`);
-        await sleep(options.previewPollMs ?? 2_000);
-        page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
-      }
-      if (page.status !== 'COMPLETE') throw new Error(`the lifecycle policy preview of ${repository} ended ${page.status ?? 'without a status'}`);
-      // The preview must be the text we asked about: another preview started meanwhile would answer for its own.
-      if (page.lifecyclePolicyText !== undefined && page.lifecyclePolicyText !== policyText) {
-        throw new Error(`the lifecycle policy preview of ${repository} is for another policy text (a concurrent preview?)`);
-      }
-      const expiring: PolicyPreview['expiring'] = [];
+      const now = options.now ?? Date.now;
+      const timeoutMs = options.previewTimeoutMs ?? DEFAULT_PREVIEW_TIMEOUT_MS;
+      const deadline = now() + timeoutMs;
+      const maxDelay = options.previewMaxPollMs ?? DEFAULT_PREVIEW_MAX_POLL_MS;
+      const firstDelay = options.previewPollMs ?? DEFAULT_PREVIEW_POLL_MS;
+      let delay = firstDelay;
+      let polls = 0;
+      const notTonight = (why: string) => new PreviewNotCompletedError(`the lifecycle policy preview of ${repository} ${why}; policy not installed this run`);
+      const waitOrGiveUp = async (why: string) => {
+        polls += 1;
+        if (polls > MAX_PREVIEW_POLLS || now() + delay > deadline) throw notTonight(`${why} after ${Math.round(timeoutMs / 1000)} s`);
+        await sleep(delay);
+        delay = Math.min(maxDelay, delay * 2);
+      };
+      const poll = () => client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
+
       for (;;) {
-        for (const result of page.previewResults ?? []) {
-          if (result.action?.type !== 'EXPIRE') continue;
-          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
-          expiring.push({ digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) });
+        try {
+          await client.send(new StartLifecyclePolicyPreviewCommand({ ...scope, lifecyclePolicyText: policyText }));
+          delay = firstDelay; // our own preview: poll it soon, whatever the wait for someone else's took
+          break;
+        } catch (error) {
+          if ((error as Error).name !== 'LifecyclePolicyPreviewInProgressException') throw error;
+          // Someone else's preview runs: wait for it to finish (polling it is what moves it on), then start ours.
+          await waitOrGiveUp('could not start: another preview of the repository was still running');
+          while ((await poll()).status === 'IN_PROGRESS') await waitOrGiveUp('could not start: another preview of the repository was still running');
         }
-        if (!page.nextToken) break;
-        page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE, nextToken: page.nextToken }));
       }
-      return { expiring };
+      let page: GetLifecyclePolicyPreviewCommandOutput = await poll();
+      while (page.status === 'IN_PROGRESS') {
+        await waitOrGiveUp('was still IN_PROGRESS');
+        page = await poll();
+      }
+      const preview: PolicyPreview = { expiring: [], transitioning: [] };
+      const read = (current: GetLifecyclePolicyPreviewCommandOutput) => {
+        if (current.status !== 'COMPLETE') throw notTonight(`ended ${current.status ?? 'without a status'}`);
+        // The preview must be of the text we asked about (a concurrent preview answers for its own); ECR may hand the
+        // text back normalised, so the meaning is compared, not the bytes.
+        if (current.lifecyclePolicyText !== undefined && !samePolicy(current.lifecyclePolicyText, policyText)) {
+          throw notTonight('is for another policy text (a concurrent preview?)');
+        }
+        for (const result of current.previewResults ?? []) {
+          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
+          const entry = { digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) };
+          if (result.action?.type === 'EXPIRE') preview.expiring.push(entry);
+          else if (result.action?.type === 'TRANSITION') {
+            const target = result.action.targetStorageClass;
+            preview.transitioning.push({ ...entry, ...(target !== undefined ? { targetStorageClass: target } : {}) });
+          } else throw notTonight(`listed ${result.imageDigest} with an action we do not know (${String(result.action?.type)})`);
+        }
+      };
+      read(page);
+      if (page.nextToken) {
+        const rest = paginateGetLifecyclePolicyPreview({ client, pageSize: PREVIEW_PAGE_SIZE, startingToken: page.nextToken }, scope);
+        for await (const next of rest) read(next);
+      }
+      return preview;
     },
 
     async putLifecyclePolicy(repository, policyText) {
@@ -244,27 +338,37 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
     async deleteTags(repository, tags) {
       const deleted: TagDeletion[] = [];
       const failures: WriteFailure[] = [];
-      for (const chunk of chunks(tags, BATCH_SIZE)) {
+      // Only our own tags, each naming its digest: the tag alone is sent, so it must not be able to name another image.
+      const ours = tags.filter((t) => {
+        if (protectionTagFor(t.digest) === t.tag) return true;
+        failures.push({ digest: t.digest, tag: t.tag, code: 'NotOwnProtectionTag', message: `not sent: only the tag ${protectionTagFor(t.digest)} is removed from ${t.digest}` });
+        return false;
+      });
+      for (const chunk of chunks(ours, BATCH_SIZE)) {
+        const byTag = new Map(chunk.map((t) => [t.tag, t]));
         try {
           const response = await client.send(
             new BatchDeleteImageCommand({
               ...registryScope,
               repositoryName: repository,
-              imageIds: chunk.map(({ digest, tag }) => ({ imageDigest: digest, imageTag: tag })),
+              // The tag alone: under moto's reading an id with digest and tag deletes the whole image.
+              imageIds: chunk.map(({ tag }) => ({ imageTag: tag })),
             }),
           );
-          const confirmed = new Set<TagDeletion>();
           for (const id of response.imageIds ?? []) {
-            const requested = chunk.find(
-              (t) => !confirmed.has(t) && (id.imageTag === undefined || t.tag === id.imageTag) && (id.imageDigest === undefined || t.digest === id.imageDigest),
-            );
-            if (requested) confirmed.add(requested);
+            const requested = id.imageTag !== undefined ? byTag.get(id.imageTag) : undefined;
+            if (!requested) continue;
+            byTag.delete(requested.tag);
+            if (id.imageDigest !== undefined && id.imageDigest !== requested.digest) {
+              failures.push({ digest: requested.digest, tag: requested.tag, code: 'TagWasOnAnotherImage', message: `ECR removed ${requested.tag} from ${id.imageDigest}, not from ${requested.digest}` });
+            } else deleted.push(requested);
           }
-          deleted.push(...chunk.filter((t) => confirmed.has(t)));
           for (const failure of response.failures ?? []) {
+            const tag = failure.imageId?.imageTag;
+            const requested = tag !== undefined ? chunk.find((t) => t.tag === tag) : undefined;
             failures.push({
-              ...(failure.imageId?.imageDigest !== undefined ? { digest: failure.imageId.imageDigest } : {}),
-              ...(failure.imageId?.imageTag !== undefined ? { tag: failure.imageId.imageTag } : {}),
+              ...(requested ? { digest: requested.digest } : failure.imageId?.imageDigest !== undefined ? { digest: failure.imageId.imageDigest } : {}),
+              ...(tag !== undefined ? { tag } : {}),
               code: failure.failureCode ?? 'Unknown',
               message: failure.failureReason ?? 'no reason given',
             });
@@ -331,7 +435,21 @@ export function toImageRecord(repository: string, detail: ImageDetail): ImageRec
     ...(detail.artifactMediaType !== undefined ? { artifactMediaType: detail.artifactMediaType } : {}),
     ...(lastPulledAt !== undefined && Number.isFinite(lastPulledAt) ? { lastPulledAt } : {}),
     ...(detail.subjectManifestDigest !== undefined ? { subjectDigest: detail.subjectManifestDigest } : {}),
+    ...(detail.imageStatus !== undefined ? { imageStatus: detail.imageStatus } : {}),
+    ...timeField('lastArchivedAt', detail.lastArchivedAt),
+    ...timeField('lastActivatedAt', detail.lastActivatedAt),
   };
+}
+
+function timeField<K extends string>(key: K, value: Date | undefined): { [P in K]?: number } {
+  const ms = value?.getTime();
+  return (ms !== undefined && Number.isFinite(ms) ? { [key]: ms } : {}) as { [P in K]?: number };
+}
+
+/** The registry refused the DescribeImages imageStatus filter value (an ECR, or a local one, without it). */
+function isFilterRejected(error: unknown): boolean {
+  const { name, message } = error as { name?: string; message?: string };
+  return (name === 'InvalidParameterException' || name === 'ValidationException') && /imageStatus|filter/i.test(message ?? '');
 }
 
 function describeFailure(failure: ImageFailure): string {

@@ -20,5 +20,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     // "level":"warn" reads better in Logs Insights than "level":40.
     formatters: { level: (label: string) => ({ level: label }) },
   };
-  return options.destination ? pino(settings, options.destination) : pino(settings);
+  // pino's own default writes to stdout asynchronously: the last lines of a run that crashes or times out (the Lambda
+  // runtime freezes or kills the process) would be lost. A synchronous stdout costs little at a few lines per repository.
+  return pino(settings, options.destination ?? pino.destination({ dest: 1, sync: true }));
 }

@@ -45,6 +45,8 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
         Errors: [totals.errors, 'Count'],
         FailedRepositories: [totals.failed, 'Count'],
         BlockedRepositories: [totals.blocked, 'Count'],
+        RefusedRepositories: [totals.refused, 'Count'],
+        NotCleanedRepositories: [totals.blocked + totals.refused, 'Count'],
       } satisfies Record<TotalMetric, [number, Unit]>,
       {
         mode: report.mode,

@@ -13,7 +13,10 @@ export type TotalMetric =
   | 'EstimatedMonthlySavingsUsd'
   | 'Errors'
   | 'FailedRepositories'
-  | 'BlockedRepositories';
+  | 'BlockedRepositories'
+  | 'RefusedRepositories'
+  /** Blocked + refused: repositories the run did not clean as configured (the stuck-repositories alarm reads it). */
+  | 'NotCleanedRepositories';
 
 /** Published per repository with the Repository dimension. */
 export type RepositoryMetric = 'ReapedImages' | 'ReapedBytes' | 'PendingExpiryBytes' | 'ProtectedImages' | 'Errors';

@@ -11,6 +11,20 @@ export interface ManifestFetch {
 export interface PolicyPreview {
   /** Images ECR says the policy would expire now. */
   expiring: { digest: Digest; rulePriority?: number }[];
+  /** Images ECR says the policy would move to archive now (action TRANSITION): checked against the plan like expiries. */
+  transitioning: { digest: Digest; rulePriority?: number; targetStorageClass?: string }[];
+}
+
+/**
+ * ECR's preview could not give an answer tonight: still IN_PROGRESS at the deadline, another preview running
+ * (LifecyclePolicyPreviewInProgressException), EXPIRED, FAILED, or an answer for another policy. Never permission:
+ * the policy is not installed this run, and the report says why.
+ */
+export class PreviewNotCompletedError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PreviewNotCompleted';
+  }
 }
 
 export interface TagDeletion {
@@ -29,18 +43,30 @@ export interface RegistryPort {
   /** Account id of the registry, when known (to match pin references by registry). */
   registryId(): Promise<string | undefined>;
   listRepositories(): Promise<string[]>;
-  /** All ACTIVE images of a repository (DescribeImages, paginated). */
+  /** The repository's resource tags (ListTagsForResource), key -> value; null when the repository no longer exists. */
+  repositoryTags(repository: string): Promise<Record<string, string> | null>;
+  /** Every image of a repository, archived ones included (DescribeImages with imageStatus ANY, paginated). */
   describeImages(repository: string, onPage?: (imagesSoFar: number) => void): Promise<ImageRecord[]>;
-  /** BatchGetImage, 100 ids per call. */
-  getManifests(repository: string, digests: Digest[]): Promise<ManifestFetch>;
+  /**
+   * BatchGetImage, 100 ids per call. `extraMediaTypes`: media types to accept besides the known manifest formats (an
+   * artifact of a type we do not understand must come back as it is, to be re-tagged with the same bytes).
+   */
+  getManifests(repository: string, digests: Digest[], extraMediaTypes?: readonly string[]): Promise<ManifestFetch>;
   /** Lifecycle policy text, or null when the repository has none. */
   getLifecyclePolicy(repository: string): Promise<string | null>;
   putLifecyclePolicy(repository: string, policyText: string): Promise<void>;
-  /** ECR's own dry run of a policy (StartLifecyclePolicyPreview, then GetLifecyclePolicyPreview until COMPLETE). */
+  /**
+   * ECR's own dry run of a policy (StartLifecyclePolicyPreview, then GetLifecyclePolicyPreview until COMPLETE, with a
+   * bounded wait). Throws PreviewNotCompletedError when there is no answer to act on.
+   */
   previewLifecyclePolicy(repository: string, policyText: string): Promise<PolicyPreview>;
   /** Adds a tag to an existing image (PutImage with the same manifest bytes). */
   putTag(repository: string, digest: Digest, manifest: { text: string; mediaType?: string }, tag: string): Promise<void>;
-  /** BatchDeleteImage by digest+tag, 100 per call; failures[] are returned, never thrown. */
+  /**
+   * Removes protection tags: BatchDeleteImage with the tag alone in each id (an id with digest and tag deletes the whole
+   * image under some readings), 100 per call; failures[] are returned, never thrown. Only `keep-sha256-<hex>` tags
+   * that name their digest are sent.
+   */
   deleteTags(repository: string, tags: TagDeletion[]): Promise<{ deleted: TagDeletion[]; failures: WriteFailure[] }>;
   /** API calls made so far, per operation name. */
   callCounts(): Record<string, number>;
@@ -54,8 +80,26 @@ export interface PinSource {
 }
 
 export interface StateStore {
+  /**
+   * null when the repository has no state yet. Throws StateIntegrityError for a well-formed state that fails its
+   * integrity check (the caller treats it as missing), any other error for a state that cannot be read at all.
+   */
   load(repository: string): Promise<RepositoryState | null>;
   save(state: RepositoryState): Promise<void>;
+}
+
+/**
+ * A stored state the janitor did not write as it is: another repository's (`repository`), edited after it was
+ * written (`checksum`), or without a checksum (`unchecked`: written by a version before checksums, or by hand).
+ */
+export class StateIntegrityError extends Error {
+  constructor(
+    message: string,
+    readonly reason: 'repository' | 'checksum' | 'unchecked',
+  ) {
+    super(message);
+    this.name = 'StateIntegrityError';
+  }
 }
 
 export interface MetricsSink {

@@ -7,10 +7,14 @@ export type { Amount };
 
 export interface RepositoryRunReport {
   repository: string;
-  /** ok: done; blocked: no destructive action (reason in `blocked`); failed: an error stopped this repository. */
-  status: 'ok' | 'blocked' | 'failed';
+  /**
+   * ok: done; blocked: no destructive action (reason in `blocked`); refused: the policy was not installed (reason in
+   * `refused`), so the repository is not cleaned as configured; failed: an error stopped this repository.
+   */
+  status: 'ok' | 'blocked' | 'refused' | 'failed';
   error?: string;
   blocked?: string;
+  refused?: string;
   plan?: RepositoryPlan;
   /** Images present at the previous run and gone now, with the bytes the previous inventory gave them. */
   reaped: Amount;
@@ -39,6 +43,7 @@ export interface RunReport {
     repositories: number;
     failed: number;
     blocked: number;
+    refused: number;
     reaped: Amount;
     pendingExpiry: Amount;
     protected: Amount;
@@ -47,4 +52,6 @@ export interface RunReport {
     errors: number;
   };
   apiCalls: Record<string, number>;
+  /** Set when the config manages none of the repositories there are (or were named): nothing was done, and says why. */
+  noRepositories?: string;
 }

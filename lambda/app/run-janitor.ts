@@ -3,11 +3,11 @@ import { createHash } from 'node:crypto';
 import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
-import { holdAfterFailedProtection, planRepository, type PinKnowledge } from '../domain/planner.js';
+import { holdAfterFailedProtection, holdWithoutInventory, planRepository, type PinKnowledge } from '../domain/planner.js';
 import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
-import type { Clock, MetricsSink, PinSource, RegistryPort, StateStore, WriteFailure } from './ports.js';
+import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
 
 /** The part of a pino logger the app uses. */
@@ -67,9 +67,17 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, repositories.length)) }, worker));
 
   const report = summarize(reports, startedAt, deps.clock.now(), options, dryRun, deps.registry.callCounts());
+  if (repositories.length === 0) {
+    const { include, exclude, tag } = options.config.repositories;
+    report.noRepositories =
+      `the config manages none of the ${options.repositories ? 'named' : "registry's"} repositories ` +
+      `(include ${JSON.stringify(include)}, exclude ${JSON.stringify(exclude)}${tag ? `, tag ${tag.key}=${tag.value}` : ''}` +
+      `${options.repositories ? `, named ${JSON.stringify(options.repositories)}` : ''}): nothing was done`;
+    deps.log.error({ include, exclude, named: options.repositories }, report.noRepositories);
+  }
   deps.log.info(
     { summary: report.totals, apiCalls: report.apiCalls, dryRun, mode: options.mode },
-    `ecr-janitor ${options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked`,
+    `ecr-janitor ${options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
   );
   deps.metrics?.publish(report);
   return report;
@@ -77,7 +85,23 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
 
 async function selectRepositories(registry: RegistryPort, options: RunOptions): Promise<string[]> {
   const all = options.repositories ? [...options.repositories] : await registry.listRepositories();
-  return all.filter((name) => isRepositoryManaged(options.config, name)).sort();
+  // A name given twice is handled once: two workers on one repository would race each other's writes.
+  const matching = [...new Set(all)].filter((name) => isRepositoryManaged(options.config, name)).sort();
+  const tag = options.config.repositories.tag;
+  if (!tag) return matching;
+  // Opt-in by resource tag: a repository without it is not ours (IAM refuses our writes there too). A tag read that
+  // fails fails the run: guessing either way would manage a repository that did not opt in, or drop one that did.
+  const optedIn = new Array<boolean>(matching.length).fill(false);
+  let next = 0;
+  const worker = async () => {
+    while (next < matching.length) {
+      const index = next++;
+      const tags = await registry.repositoryTags(matching[index]!);
+      optedIn[index] = tags !== null && tags[tag.key] === tag.value;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, matching.length)) }, worker));
+  return matching.filter((_, index) => optedIn[index]);
 }
 
 async function discoverPins(sources: readonly PinSource[], log: LogPort): Promise<PinDiscovery> {
@@ -112,23 +136,46 @@ async function handleRepository(
     actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, policyHeld: false, failures: [], notDone: [] },
   };
   let stage = 'state read';
+  // The installed policy: undefined until read, and when GetLifecyclePolicy failed (then a hold is fail-closed).
+  let installedPolicy: string | null | undefined;
   try {
-    const { state, stateProblem } = await loadState(deps.stateStore, repository);
+    const { state, stateProblem, distrusted } = await loadState(deps.stateStore, repository);
+    if (distrusted) reportDistrustedState(log, repository, distrusted);
+    if (stateProblem) log.error({ repository, err: stateProblem }, `repository ${repository}: run state unreadable; nothing is written there but a hold`);
+    // The policy first: when the inventory cannot be read, it tells whether a janitor-written policy needs a hold.
+    stage = 'lifecycle policy read';
+    let policyUnreadable: string | undefined;
+    try {
+      installedPolicy = await registry.getLifecyclePolicy(repository);
+    } catch (error) {
+      policyUnreadable = `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`;
+      log.error({ repository, err: policyUnreadable }, `repository ${repository}: GetLifecyclePolicy failed; the policy stays as it is, protection tags still go in`);
+    }
+    const currentPolicyText = installedPolicy ?? null;
     stage = 'inventory';
     const inventory = await readInventory(registry, repository, state?.indexManifests, options.onProgress);
-    stage = 'lifecycle policy read';
-    const currentPolicyText = await registry.getLifecyclePolicy(repository);
 
     const resolved = resolvePins(discovery.references, inventory);
     for (const ref of resolved.unresolved) {
       log.warn({ repository, reference: ref }, 'a deployment references an image that is not in the repository');
     }
-    const failure = discovery.failure ?? stateProblem;
+    const failure = discovery.failure;
     const pins: PinKnowledge = failure ? { known: false, reason: failure } : { known: true, digests: resolved.digests };
 
     stage = 'plan';
-    const plan = planRepository({ inventory, config: options.config, pins, state, currentPolicyText, now: deps.clock.now() });
+    const plan = planRepository({
+      inventory,
+      config: options.config,
+      pins,
+      state,
+      currentPolicyText,
+      now: deps.clock.now(),
+      ...(stateProblem ? { stateProblem } : {}),
+      ...(policyUnreadable ? { policyUnreadable } : {}),
+    });
     report.plan = plan;
+    // E.g. a pinned image in archive (it cannot be pulled): the Lambda's log is where a person reads it.
+    if (plan.warnings.length > 0) log.warn({ repository, warnings: plan.warnings }, `repository ${repository}: ${plan.warnings.length} warning(s)`);
     report.reaped = reapedSince(state, inventory);
     report.pendingExpiry = { images: plan.totals.pending.images, bytes: plan.totals.pending.bytes };
     report.expireNow = { images: plan.totals.expire.images, bytes: plan.totals.expire.bytes };
@@ -136,6 +183,9 @@ async function handleRepository(
     if (plan.blocked) {
       report.status = 'blocked';
       report.blocked = plan.blocked;
+    } else if (plan.policy.action === 'refuse') {
+      report.status = 'refused';
+      report.refused = plan.policy.reason;
     }
 
     if (dryRun) {
@@ -151,10 +201,16 @@ async function handleRepository(
         const freshPins: PinKnowledge = failure ? pins : { known: true, digests: resolvePins(discovery.references, fresh).digests };
         return planRepository({ inventory: fresh, config: options.config, pins: freshPins, state, currentPolicyText, now: deps.clock.now() });
       };
-      const nextState = await applyPlan(registry, plan, inventory, report, options.config, replan);
-      // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace.
+      const nextState = await applyPlan(registry, plan, inventory, report, options.config, replan, policyUnreadable !== undefined);
+      const refusal = report.actions.notDone.find((n) => n.startsWith('install lifecycle policy: ') && !/waits until every protection tag|changed during the run/.test(n));
+      if (refusal && report.status === 'ok') {
+        report.status = 'refused';
+        report.refused = refusal.slice('install lifecycle policy: '.length);
+      }
+      // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace. So is a
+      // tampered one: overwriting it would also wipe what happened.
       stage = 'state save';
-      if (!stateProblem) await deps.stateStore.save(nextState);
+      if (!stateProblem && !isTampered(distrusted)) await deps.stateStore.save(nextState);
     }
     if (report.actions.failures.length > 0) {
       report.status = 'failed';
@@ -162,20 +218,42 @@ async function handleRepository(
         .slice(0, 3)
         .map((f) => `${f.code} ${f.tag ?? f.digest ?? ''}`.trim())
         .join(', ')}`;
+    } else if (policyUnreadable !== undefined) {
+      report.status = 'failed';
+      report.error = `lifecycle policy read: ${policyUnreadable}`;
     }
-    log.info(
-      { repository, status: report.status, totals: plan.totals, policy: plan.policy.action, actions: report.actions, reaped: report.reaped },
-      `repository ${repository}: ${report.status}`,
-    );
+    if (isTampered(distrusted) && report.status !== 'failed') {
+      // Failing the repository fails the invocation, so the Errors alarm tells a person every night until they look.
+      report.status = 'failed';
+      report.error = `state check: ${distrusted.message}; read as missing (no protection removed), left in place for a person to look at`;
+    }
+    // Anything but ok is an error: a janitor that stopped cleaning must not look green.
+    const fields = { repository, status: report.status, totals: plan.totals, policy: plan.policy.action, actions: report.actions, reaped: report.reaped };
+    const why = report.error ?? report.blocked ?? report.refused;
+    if (report.status === 'ok') log.info(fields, `repository ${repository}: ok`);
+    else log.error({ ...fields, reason: why }, `repository ${repository}: ${report.status}: ${why}`);
     if (options.retainImageDecisions === false) report.plan = withoutImageDetail(plan);
   } catch (error) {
     report.status = 'failed';
     report.error = `${stage}: ${(error as Error).message}`;
     const changed = stage === 'apply' || stage === 'state save';
+    // No plan, so nothing shows every pin is protected: a janitor-written policy goes on hold (no reads needed).
+    const hold = !changed && !dryRun ? holdWithoutInventory(installedPolicy) : undefined;
+    if (hold !== undefined) {
+      const held = await putHold(registry, hold, `${stage} failed, so the pins' protection cannot be checked`, report);
+      log.error(
+        { repository, stage, policyHeld: held },
+        held
+          ? `repository ${repository}: ${stage} failed; the lifecycle policy is on hold (it expires nothing) until a run completes`
+          : `repository ${repository}: ${stage} failed and the hold could not be put in: the installed policy still runs and may expire a pin`,
+      );
+    }
     report.actions.notDone.push(
       changed
         ? `${stage} stopped part way: the writes counted under actions were done, the rest waits for the next run`
-        : `everything after ${stage}: the repository was left as it was`,
+        : report.actions.policyHeld
+          ? `everything after ${stage}: the lifecycle policy was put on hold, nothing else changed`
+          : `everything after ${stage}: the repository was left as it was`,
     );
     log.error({ repository, stage, err: (error as Error).message }, `repository ${repository} failed`);
   }
@@ -206,11 +284,32 @@ function digestOf(text: string): string {
   return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 }
 
-async function loadState(store: StateStore, repository: string): Promise<{ state: RepositoryState | null; stateProblem?: string }> {
+async function loadState(
+  store: StateStore,
+  repository: string,
+): Promise<{ state: RepositoryState | null; stateProblem?: string; distrusted?: StateIntegrityError }> {
   try {
     return { state: await store.load(repository) };
   } catch (error) {
+    // Read as missing, which never shortens protection: a protection tag with no state behind it counts as pinned.
+    if (error instanceof StateIntegrityError) return { state: null, distrusted: error };
     return { state: null, stateProblem: `run state unreadable (${(error as Error).message}); fix or remove it` };
+  }
+}
+
+/** Changed or copied outside the janitor (a state without a checksum is an old version's and is simply rewritten). */
+function isTampered(distrusted: StateIntegrityError | undefined): distrusted is StateIntegrityError {
+  return distrusted !== undefined && distrusted.reason !== 'unchecked';
+}
+
+function reportDistrustedState(log: LogPort, repository: string, distrusted: StateIntegrityError): void {
+  if (distrusted.reason !== 'unchecked') {
+    log.error(
+      { repository, stateCheck: distrusted.reason, err: distrusted.message },
+      `run state of ${repository} failed its integrity check: read as missing, so every protection tag stays; the object is not overwritten`,
+    );
+  } else {
+    log.warn({ repository, stateCheck: distrusted.reason, err: distrusted.message }, `run state of ${repository} has no checksum: read as missing and rewritten with one`);
   }
 }
 
@@ -231,16 +330,33 @@ async function applyPlan(
   report: RepositoryRunReport,
   config: JanitorConfig,
   replan?: () => Promise<RepositoryPlan | undefined>,
+  policyUnknown = false,
 ): Promise<RepositoryState> {
   const { actions } = report;
   let nextState = plan.nextState;
   const repository = plan.repository;
   if (plan.protectTags.add.length > 0) {
     const missing = plan.protectTags.add.map((a) => a.digest).filter((d) => inventory.manifests[d] === undefined);
-    const fetched = missing.length > 0 ? await registry.getManifests(repository, missing) : { manifests: {}, failures: {} };
+    const adding = new Set(plan.protectTags.add.map((a) => a.digest));
+    const records = new Map(inventory.images.filter((image) => adding.has(image.digest)).map((image) => [image.digest, image]));
+    // A failed read here is a failed protection like any other: the hold below still goes in.
+    let fetched: Awaited<ReturnType<RegistryPort['getManifests']>> = { manifests: {}, failures: {} };
+    try {
+      // Accept each image's own media type: an artifact we do not understand is still re-tagged with its own bytes.
+      const ownTypes = new Set(missing.map((digest) => records.get(digest)?.manifestMediaType));
+      ownTypes.delete(undefined);
+      if (missing.length > 0) fetched = await registry.getManifests(repository, missing, [...ownTypes] as string[]);
+    } catch (error) {
+      const reason = `BatchGetImage failed: ${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`;
+      for (const digest of missing) fetched.failures[digest] = reason;
+    }
     for (const change of plan.protectTags.add) {
       const known = inventory.manifests[change.digest];
-      const manifest = known !== undefined ? { text: known } : fetched.manifests[change.digest];
+      const record = records.get(change.digest);
+      const got = known !== undefined ? { text: known } : fetched.manifests[change.digest];
+      // PutImage with the image's own manifest media type, so ECR tags the same image rather than refuse or convert it.
+      const mediaType = got?.mediaType ?? record?.manifestMediaType;
+      const manifest = got && mediaType !== undefined ? { ...got, mediaType } : got;
       if (!manifest) {
         actions.failures.push({ digest: change.digest, tag: change.tag, code: 'ManifestUnavailable', message: fetched.failures[change.digest] ?? 'manifest not returned' });
         continue;
@@ -260,7 +376,7 @@ async function applyPlan(
     await putHold(registry, plan.policy.desiredText, plan.policy.reason, report);
   } else if (protectionFailed) {
     if (plan.policy.action === 'install') actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
-    const hold = holdAfterFailedProtection(plan);
+    const hold = holdAfterFailedProtection(plan, policyUnknown);
     if (hold && (await putHold(registry, hold.policyText, 'protection tags failed to go in', report))) nextState = hold.nextState;
   } else if (plan.policy.action === 'install') {
     await installPolicy(registry, plan, report, config, replan);
@@ -292,14 +408,17 @@ async function installPolicy(
     // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
     const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
     const expiring = preview.expiring.map((e) => e.digest);
-    let verdict = checkPreview(plan, expiring, config.maxExpireShare);
+    const transitioning = (preview.transitioning ?? []).map((e) => e.digest);
+    // A policy coming back after a hold was accepted before it: the backlog the hold kept is not held against the share.
+    const maxExpireShare = plan.policy.resumesAfterHold ? 1 : config.maxExpireShare;
+    let verdict = checkPreview(plan, expiring, maxExpireShare, transitioning);
     // The preview saw the repository later than our inventory. Ranks only move on with new pushes, so a plan from a
     // fresher inventory that agrees with this preview shows the disagreement was CI racing us, not ECR's semantics.
     const fresh = verdict.disagrees && replan ? await replan() : undefined;
     if (fresh && (fresh.blocked || fresh.policy.action !== 'install' || fresh.protectTags.add.length > 0)) {
       verdict = { disagrees: false, refusal: 'the repository changed during the run and needs another look (new protection or a refusal); the policy waits for the next run' };
     } else if (fresh) {
-      verdict = checkPreview(fresh, expiring, config.maxExpireShare);
+      verdict = checkPreview(fresh, expiring, maxExpireShare, transitioning);
     }
     if (verdict.disagrees) {
       actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
@@ -311,7 +430,12 @@ async function installPolicy(
     }
   } catch (error) {
     actions.failures.push(failureOf(error));
-    actions.notDone.push('install lifecycle policy: the preview or the install failed; the installed policy is unchanged');
+    // A preview that gave no answer (still running, EXPIRED, FAILED, another's) is never permission: say which.
+    actions.notDone.push(
+      error instanceof PreviewNotCompletedError
+        ? `install lifecycle policy: ${error.message}`
+        : 'install lifecycle policy: the preview or the install failed; the installed policy is unchanged',
+    );
   }
 }
 
@@ -385,6 +509,7 @@ function summarize(
       repositories: repositories.length,
       failed: repositories.filter((r) => r.status === 'failed').length,
       blocked: repositories.filter((r) => r.status === 'blocked').length,
+      refused: repositories.filter((r) => r.status === 'refused').length,
       reaped,
       pendingExpiry,
       protected: protectedAmount,

@@ -1,7 +1,7 @@
 // The one config schema, used by the CLI (--config) and the CDK app (context `janitor`), validated by the same code.
 // Unknown keys are errors: a typo must not silently disable protection.
 import { countWildcards, nameMatchesGlob, PROTECTION_TAG_PATTERN } from './patterns.js';
-import type { CiTagRule, ExistingPolicyMode, JanitorConfig } from './types.js';
+import type { CiTagRule, ExistingPolicyMode, JanitorConfig, RepositoryTag } from './types.js';
 
 export interface ConfigProblem {
   field: string;
@@ -26,6 +26,7 @@ export const DEFAULT_CONFIG: JanitorConfig = Object.freeze({
   pins: { digests: [], tags: [], ecs: true, lambda: true },
   pinGraceDays: 7,
   existingPolicy: 'merge',
+  unknownArtifacts: 'keep',
   maxExpireShare: 0.5,
   maxTagRemovalsPerRun: 100,
   maxTagAdditionsPerRun: 500,
@@ -43,6 +44,10 @@ const REPOSITORY_GLOB_RE = /^[a-z0-9._\-/*?]+$/;
 // Tag characters ECR accepts, plus * for patterns.
 const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 const TAG_PATTERN_RE = /^[A-Za-z0-9_.*-]{1,128}$/;
+// AWS resource tags: up to 128 characters in a key, 256 in a value, letters, digits, spaces and _ . : / = + - @; "aws:"
+// keys are reserved (Tagging AWS resources, "Tag naming limits and requirements").
+const RESOURCE_TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
+const RESOURCE_TAG_VALUE_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 const SCHEDULE_RE = /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
 
 const TOP_KEYS = [
@@ -53,6 +58,7 @@ const TOP_KEYS = [
   'pins',
   'pinGraceDays',
   'existingPolicy',
+  'unknownArtifacts',
   'maxExpireShare',
   'maxTagRemovalsPerRun',
   'maxTagAdditionsPerRun',
@@ -69,6 +75,14 @@ export function parseConfigText(text: string, source: string): JanitorConfig {
   } catch (error) {
     throw new ConfigError(source, [{ field: '(file)', message: `not valid JSON (${(error as Error).message}); fix the syntax` }]);
   }
+  // JSON.parse keeps the last of two equal keys: {"protectedTags": ["v*"], "protectedTags": []} would drop protection.
+  const duplicates = duplicateKeys(text);
+  if (duplicates.length > 0) {
+    throw new ConfigError(
+      source,
+      duplicates.map((path) => ({ field: path, message: 'appears twice in one object; JSON keeps only the last, so remove one of them' })),
+    );
+  }
   return parseConfig(value, source);
 }
 
@@ -81,11 +95,11 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
   const d = DEFAULT_CONFIG;
 
   // Copies: a caller that changes its config must not change the defaults.
-  const repositories = { include: [...d.repositories.include], exclude: [...d.repositories.exclude] };
+  const repositories: JanitorConfig['repositories'] = { include: [...d.repositories.include], exclude: [...d.repositories.exclude] };
   if (value.repositories !== undefined) {
     if (!isObject(value.repositories)) fail('repositories', 'must be an object {"include": [...], "exclude": [...]}');
     else {
-      unknownKeys(value.repositories, ['include', 'exclude'], 'repositories.', fail);
+      unknownKeys(value.repositories, ['include', 'exclude', 'tag'], 'repositories.', fail);
       for (const key of ['include', 'exclude'] as const) {
         const list = value.repositories[key];
         if (list === undefined) continue;
@@ -96,6 +110,11 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
         repositories[key] = globs;
       }
       if (repositories.include.length === 0) fail('repositories.include', 'is empty, so nothing would be managed; use ["*"] for every repository');
+      else if (repositories.include.every((glob) => repositories.exclude.some((ex) => globCovers(ex, glob)))) {
+        fail('repositories.exclude', `excludes every repository repositories.include names (${JSON.stringify(repositories.include)}), so nothing would be managed`);
+      }
+      const tag = repositoryTag(value.repositories.tag, fail);
+      if (tag) repositories.tag = tag;
     }
   }
 
@@ -118,6 +137,18 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
       ciTags.forEach((rule, i) => {
         if (seen.has(rule.pattern)) fail(`ciTags[${i}].pattern`, `"${rule.pattern}" is listed twice; keep one entry per pattern`);
         seen.add(rule.pattern);
+      });
+      // ECR gives an image to the first rule that selects it, and every image a pattern matches counts in its ranking:
+      // "ci-*" keep 2 before "ci-main-*" keep 5 keeps only 2 ci-main images, whichever order. Refuse, do not guess.
+      ciTags.forEach((rule, i) => {
+        ciTags.slice(0, i).forEach((earlier, j) => {
+          if (earlier.pattern === rule.pattern || earlier.keep === rule.keep || !globsOverlap(earlier.pattern, rule.pattern)) return;
+          fail(
+            `ciTags[${i}].pattern`,
+            `"${rule.pattern}" (keep ${rule.keep}) overlaps "${earlier.pattern}" (ciTags[${j}], keep ${earlier.keep}): a tag can match both, and ECR ` +
+              'counts it under one rule only, so one promise would not hold; use patterns no tag matches together, or the same keep',
+          );
+        });
       });
     }
   }
@@ -159,6 +190,11 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
     if (value.existingPolicy === 'replace' || value.existingPolicy === 'merge' || value.existingPolicy === 'skip') existingPolicy = value.existingPolicy;
     else fail('existingPolicy', `must be "replace", "merge" or "skip", got ${JSON.stringify(value.existingPolicy)}`);
   }
+  let unknownArtifacts = d.unknownArtifacts;
+  if (value.unknownArtifacts !== undefined) {
+    if (value.unknownArtifacts === 'keep' || value.unknownArtifacts === 'expire') unknownArtifacts = value.unknownArtifacts;
+    else fail('unknownArtifacts', `must be "keep" (shield images of unknown media types until a person decides) or "expire", got ${JSON.stringify(value.unknownArtifacts)}`);
+  }
   const maxExpireShare = number(value.maxExpireShare, 'maxExpireShare', d.maxExpireShare, fail);
   if (!(maxExpireShare > 0 && maxExpireShare <= 1)) fail('maxExpireShare', `must be a share between 0 (exclusive) and 1, e.g. 0.5; got ${maxExpireShare}`);
   const maxTagRemovalsPerRun = integer(value.maxTagRemovalsPerRun, 'maxTagRemovalsPerRun', d.maxTagRemovalsPerRun, 0, 100_000, fail);
@@ -186,6 +222,7 @@ export function parseConfig(value: unknown, source: string): JanitorConfig {
     pins,
     pinGraceDays,
     existingPolicy,
+    unknownArtifacts,
     maxExpireShare,
     maxTagRemovalsPerRun,
     maxTagAdditionsPerRun,
@@ -206,6 +243,74 @@ export function isRepositoryManaged(config: JanitorConfig, name: string): boolea
 }
 
 // ---------------------------------------------------------------- field readers
+
+/** Whether some tag matches both patterns (`*` = any run of characters). */
+export function globsOverlap(a: string, b: string): boolean {
+  const memo = new Map<number, boolean>();
+  const walk = (i: number, j: number): boolean => {
+    const key = i * (b.length + 1) + j;
+    const known = memo.get(key);
+    if (known !== undefined) return known;
+    let result = false;
+    if (i === a.length && j === b.length) result = true;
+    else if (i < a.length && a[i] === '*' && (walk(i + 1, j) || (j < b.length && walk(i, j + 1)))) result = true;
+    else if (j < b.length && b[j] === '*' && (walk(i, j + 1) || (i < a.length && walk(i + 1, j)))) result = true;
+    else if (i < a.length && j < b.length && a[i] !== '*' && b[j] !== '*' && a[i] === b[j]) result = walk(i + 1, j + 1);
+    memo.set(key, result);
+    return result;
+  };
+  return walk(0, 0);
+}
+
+/** Whether every name `inner` matches also matches `outer` (exactly for a literal `inner` or a match-all `outer`). */
+function globCovers(outer: string, inner: string): boolean {
+  if (/^\*+$/.test(outer)) return true;
+  return !/[*?]/.test(inner) && nameMatchesGlob(inner, outer);
+}
+
+/**
+ * Paths of keys that appear twice in one object of valid JSON text (e.g. `pins.ecs`, `ciTags[0].keep`). A small scanner:
+ * JSON.parse has already accepted the text, so only strings, nesting and keys need following.
+ */
+export function duplicateKeys(text: string): string[] {
+  const found: string[] = [];
+  type Frame = { kind: 'object'; path: string; keys: Set<string>; key?: string } | { kind: 'array'; path: string; index: number };
+  const stack: Frame[] = [];
+  const childPath = (frame: Frame | undefined): string => {
+    if (!frame) return '';
+    if (frame.kind === 'array') return `${frame.path}[${frame.index}]`;
+    return frame.path ? `${frame.path}.${frame.key}` : frame.key!;
+  };
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const ch = text[i]!;
+    if (ch === '"') {
+      let end = i + 1;
+      while (text[end] !== '"') end += text[end] === '\\' ? 2 : 1;
+      const top = stack.at(-1);
+      if (expectKey && top?.kind === 'object') {
+        const key = JSON.parse(text.slice(i, end + 1)) as string;
+        if (top.keys.has(key)) found.push(top.path ? `${top.path}.${key}` : key);
+        top.keys.add(key);
+        top.key = key;
+        expectKey = false;
+      }
+      i = end;
+    } else if (ch === '{') {
+      stack.push({ kind: 'object', path: childPath(stack.at(-1)), keys: new Set() });
+      expectKey = true;
+    } else if (ch === '[') {
+      stack.push({ kind: 'array', path: childPath(stack.at(-1)), index: 0 });
+    } else if (ch === '}' || ch === ']') {
+      stack.pop();
+    } else if (ch === ',') {
+      const top = stack.at(-1);
+      if (top?.kind === 'object') expectKey = true;
+      else if (top) top.index += 1;
+    }
+  }
+  return found;
+}
 
 type Fail = (field: string, message: string) => void;
 
@@ -254,6 +359,27 @@ function stringList(value: unknown, field: string, fail: Fail): string[] {
     return [];
   }
   return value as string[];
+}
+
+function repositoryTag(value: unknown, fail: Fail): RepositoryTag | undefined {
+  if (value === undefined) return undefined;
+  const example = '{"key": "ecr-janitor", "value": "managed"}';
+  if (!isObject(value)) {
+    fail('repositories.tag', `must be a resource tag ${example}`);
+    return undefined;
+  }
+  unknownKeys(value, ['key', 'value'], 'repositories.tag.', fail);
+  const { key, value: tagValue } = value;
+  let ok = true;
+  if (typeof key !== 'string' || !RESOURCE_TAG_KEY_RE.test(key) || key.toLowerCase().startsWith('aws:')) {
+    fail('repositories.tag.key', `must be a resource tag key (1-128 letters, digits, spaces, _ . : / = + - @; not "aws:..."), got ${JSON.stringify(key)}`);
+    ok = false;
+  }
+  if (typeof tagValue !== 'string' || !RESOURCE_TAG_VALUE_RE.test(tagValue)) {
+    fail('repositories.tag.value', `must be a resource tag value (up to 256 letters, digits, spaces, _ . : / = + - @), got ${JSON.stringify(tagValue)}`);
+    ok = false;
+  }
+  return ok ? { key: key as string, value: tagValue as string } : undefined;
 }
 
 function tagPattern(value: unknown, field: string, fail: Fail): string | undefined {

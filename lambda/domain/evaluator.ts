@@ -4,17 +4,34 @@
 //   (it still counts in a lower rule's imageCountMoreThan ranking);
 // - imageCountMoreThan expires the oldest (by push time) beyond the newest N;
 // - an image listed by an index that is present cannot be expired: it is not ranked until the index is gone;
-// - an OCI referrer whose subject is present follows its subject and is not ranked.
+// - an OCI referrer whose subject is present follows its subject and is not ranked;
+// - a rule selects one storage class (standard by default): standard is an ACTIVE image, archive an ARCHIVED one; an
+//   image being restored (ACTIVATING) is in neither, so no rule acts on it. Shielding is per storage class too.
+// - after a restore from archive, ages and ranks in standard count from lastActivatedAt, not from the push;
+//   sinceImageTransitioned counts from lastArchivedAt (an archived image without one is never selected by age).
 import { tagsMatchPatternList, tagsMatchPrefixList } from './patterns.js';
-import type { Digest, ImageGraph, ImageNode, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
+import type { Digest, ImageGraph, ImageNode, ImageRecord, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
 
 const DAY_MS = 86_400_000;
+
+export type StorageClass = 'standard' | 'archive';
+
+/** The storage class lifecycle rules see an image in; undefined while a restore is under way (ACTIVATING). */
+export function storageClassOf(record: ImageRecord): StorageClass | undefined {
+  const status = record.imageStatus ?? 'ACTIVE';
+  return status === 'ACTIVE' ? 'standard' : status === 'ARCHIVED' ? 'archive' : undefined;
+}
+
+/** When the image's time in standard storage began: its push, or its last restore from archive. */
+export function activeSince(record: ImageRecord): number {
+  return record.lastActivatedAt !== undefined && record.lastActivatedAt > record.pushedAt ? record.lastActivatedAt : record.pushedAt;
+}
 
 export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number): Map<Digest, RuleOutcome> {
   const rankable: ImageNode[] = [];
   for (const node of graph.nodes.values()) if (isRankable(node, graph)) rankable.push(node);
   // Newest first; digest breaks ties so the result does not depend on input order.
-  rankable.sort((a, b) => b.record.pushedAt - a.record.pushedAt || (a.record.digest < b.record.digest ? -1 : 1));
+  rankable.sort((a, b) => activeSince(b.record) - activeSince(a.record) || (a.record.digest < b.record.digest ? -1 : 1));
 
   const outcomes = new Map<Digest, RuleOutcome>();
   const claimed = new Set<Digest>(); // matched a higher-priority rule's tag requirements
@@ -40,8 +57,8 @@ function isRankable(node: ImageNode, graph: ImageGraph): boolean {
 /** Whether the rule's selection (tag status, tag lists, storage class) matches the image. */
 export function selects(rule: LifecycleRule, node: ImageNode): boolean {
   const s = rule.selection;
-  // Every image we see is in standard storage: DescribeImages returns ACTIVE images only.
-  if ((s.storageClass ?? 'standard') !== 'standard') return false;
+  const storage = storageClassOf(node.record);
+  if (storage === undefined || (s.storageClass ?? 'standard') !== storage) return false;
   const tags = node.record.tags;
   switch (s.tagStatus) {
     case 'untagged':
@@ -65,10 +82,13 @@ function candidates(rule: LifecycleRule, matching: readonly ImageNode[], now: nu
     case 'imageCountMoreThan':
       return matching.slice(s.countNumber);
     case 'sinceImagePushed':
-      return matching.filter((node) => now - node.record.pushedAt > s.countNumber * DAY_MS);
+      return matching.filter((node) => now - activeSince(node.record) > s.countNumber * DAY_MS);
     case 'sinceImagePulled':
-      return matching.filter((node) => now - (node.record.lastPulledAt ?? node.record.pushedAt) > s.countNumber * DAY_MS);
+      // A pull before a restore says nothing about use since: the restore counts as the latest activity.
+      return matching.filter((node) => now - Math.max(node.record.lastPulledAt ?? 0, activeSince(node.record)) > s.countNumber * DAY_MS);
+    case 'sinceImageTransitioned':
+      return matching.filter((node) => node.record.lastArchivedAt !== undefined && now - node.record.lastArchivedAt > s.countNumber * DAY_MS);
     default:
-      return []; // sinceImageTransitioned: archive only, which we never see
+      return [];
   }
 }

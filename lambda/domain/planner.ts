@@ -1,6 +1,6 @@
 // The planner: one repository's inventory + config + pins + state + now -> a decision for every image, the policy to
 // install and the protection tags to add or remove. Pure: the app layer reads the world and applies the plan.
-import { evaluatePolicy } from './evaluator.js';
+import { evaluatePolicy, selects, storageClassOf } from './evaluator.js';
 import { buildImageGraph } from './graph.js';
 import { digestOfProtectionTag, PROTECTION_TAG_PATTERN, protectionTagFor, tagMatchesPattern } from './patterns.js';
 import {
@@ -10,9 +10,14 @@ import {
   lintPolicy,
   mergePolicy,
   parsePolicyText,
+  policyFingerprint,
   policyToText,
   renderPolicy,
+  replacedFingerprintOfHold,
+  replacedPolicyOfHold,
   samePolicy,
+  validationFailureMessage,
+  withArchiveProtection,
 } from './policy.js';
 import type {
   Decision,
@@ -46,6 +51,10 @@ export interface PlanInput {
   state: RepositoryState | null;
   currentPolicyText: string | null;
   now: number;
+  /** The run state could not be read: nothing is written in this repository but a hold (see planRepository). */
+  stateProblem?: string;
+  /** GetLifecyclePolicy failed: the installed policy is unknown, so it is not changed; protection tags still go in. */
+  policyUnreadable?: string;
 }
 
 interface PolicyChoice {
@@ -55,21 +64,52 @@ interface PolicyChoice {
   action: PolicyPlan['action'];
   reason: string;
   warnings: string[];
+  /** merge: the foreign rules alone, which every image they keep must stay kept by the merged policy. */
+  foreign?: LifecyclePolicy;
 }
 
 const EMPTY_POLICY: LifecyclePolicy = { rules: [] };
+const REFERRER_OF_KEPT = 'OCI referrer of kept image';
+
+/** A pinned image in archive is kept and protected, but nothing can pull it: a person must restore it. */
+function archivedPinWarnings(graph: ImageGraph, pins: PinKnowledge): string[] {
+  if (!pins.known) return [];
+  const warnings: string[] = [];
+  for (const [digest, sources] of pins.digests) {
+    const status = graph.nodes.get(digest)?.record.imageStatus;
+    if (status === 'ARCHIVED' || status === 'ACTIVATING') {
+      warnings.push(
+        `pinned image ${digest} (${sources.join(', ')}) is ${status === 'ARCHIVED' ? 'archived: archived images cannot be pulled; restore it (UpdateImageStorageClass to STANDARD)' : 'being restored from archive: it cannot be pulled until the restore completes'}`,
+      );
+    }
+  }
+  return warnings;
+}
 
 export function planRepository(input: PlanInput): RepositoryPlan {
   const { inventory, config, pins, now } = input;
-  const graph = buildImageGraph(inventory);
+  const graph = withUnknownArtifactsSetting(buildImageGraph(inventory), config);
   const warnings: string[] = graph.problems.map((p) => `${p.digest}: ${p.message}`);
-  const choice = choosePolicy(config, input.currentPolicyText, input.state?.heldPolicyText);
+  if (config.unknownArtifacts === 'expire') {
+    for (const node of graph.nodes.values()) {
+      if (node.kind === 'unknown') {
+        warnings.push(`${node.record.digest}: unknown media type ${node.record.manifestMediaType ?? '(none reported)'}; unknownArtifacts is "expire", so the policy treats it like any image`);
+      }
+    }
+  }
+  warnings.push(...archivedPinWarnings(graph, pins));
+  const choice = input.policyUnreadable !== undefined
+    ? unreadablePolicyChoice(input.policyUnreadable)
+    : choosePolicy(config, input.currentPolicyText, input.state?.heldPolicyText);
   warnings.push(...choice.warnings);
 
-  const blocked = blockedReason(pins, graph);
-  const lastSeen = nextPinsLastSeen(input.state, pins, config, now);
-  const protection = planProtection(graph, config, pins, lastSeen, choice.desired ?? choice.current ?? EMPTY_POLICY, now);
-  if (blocked) protection.remove = []; // fail closed: protection is only ever added while we are unsure
+  const blocked = blockedReason(pins, graph, input.stateProblem);
+  const { lastSeen, restarted } = nextPinsLastSeen(input.state, pins, config, graph, now);
+  const protection = planProtection(graph, config, pins, lastSeen, restarted, choice.desired ?? choice.current ?? EMPTY_POLICY, now);
+  // Fail closed: protection is only ever added while we are unsure, and never removed under a policy we cannot read.
+  if (blocked || input.policyUnreadable !== undefined) protection.remove = [];
+  // Unreadable state: no writes at all (the hold below aside), so the file stays for a person to look at.
+  if (input.stateProblem !== undefined) protection.add = [];
 
   // The tags every image will carry once the plan is applied; every decision is made against them.
   const finalTags = applyTagChanges(graph, protection.add, protection.remove);
@@ -78,9 +118,20 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   let policy = choice;
   let effective = choice.desired ?? choice.current ?? EMPTY_POLICY;
   let outcomes = evaluatePolicy(effective, finalGraph, now);
+  // The policy a hold replaced, coming back unchanged, was accepted before: the backlog the hold kept is no surprise.
+  const resumesAfterHold =
+    choice.action === 'install' &&
+    choice.current !== null &&
+    isHoldPolicy(choice.current) &&
+    choice.desired !== null &&
+    (replacedFingerprintOfHold(choice.current) === policyFingerprint(choice.desired) ||
+      (input.state?.heldPolicyText !== undefined && samePolicy(input.state.heldPolicyText, choice.desiredText)));
   if (policy.action === 'install') {
     const refusal =
-      blocked ?? protection.incomplete ?? unsafePolicyReason(outcomes, protection.wanted, graph, config);
+      blocked ??
+      protection.incomplete ??
+      unsafePolicyReason(outcomes, protection.wanted, graph, resumesAfterHold ? { ...config, maxExpireShare: 1 } : config) ??
+      (choice.foreign ? mergeLossReason(choice.foreign, outcomes, finalGraph, now) : undefined);
     if (refusal) {
       policy = { ...policy, action: 'refuse', reason: refusal };
       effective = choice.current ?? EMPTY_POLICY;
@@ -91,23 +142,28 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   if (hold && policy.action === 'skip') {
     warnings.push(`existingPolicy is "skip", so the repository's own policy stays although ${hold.replace(/: policy on hold$/, '')}`);
   } else if (hold) {
-    const held = holdPolicy();
+    const held = holdPolicy(input.currentPolicyText);
     policy = { ...policy, desired: held, desiredText: policyToText(held), action: 'hold', reason: hold };
     effective = held;
     outcomes = evaluatePolicy(effective, finalGraph, now);
   }
-  // Carried while a hold is in place; dropped once a normal policy is back.
+  // The last policy seen in force that is not a hold: the one a hold replaced while a hold is in place, otherwise what
+  // this run leaves installed. A hold carries the policy it replaces in its own text; this second copy is what a hold
+  // put in when GetLifecyclePolicy failed (its replaced policy unknown) resumes with.
+  const holdInPlace = choice.current !== null && isHoldPolicy(choice.current);
   const heldPolicyText =
-    policy.action === 'hold'
-      ? (choice.current && isHoldPolicy(choice.current) ? input.state?.heldPolicyText : input.currentPolicyText) ?? undefined
-      : choice.current && isHoldPolicy(choice.current)
-        ? input.state?.heldPolicyText
-        : undefined;
+    input.policyUnreadable !== undefined || holdInPlace
+      ? input.state?.heldPolicyText
+      : policy.action === 'hold'
+        ? input.currentPolicyText ?? undefined
+        : policy.action === 'install'
+          ? policy.desiredText
+          : input.currentPolicyText ?? undefined;
 
   const removeDeletes = new Map(protection.remove.filter((r) => r.deletesImage).map((r) => [r.digest, r.reason]));
   const images: ImageDecision[] = [];
   for (const node of finalGraph.nodes.values()) {
-    const { decision, reason, rule } = decide(node, finalGraph, outcomes, effective, protection.wanted, removeDeletes, config, now);
+    const { decision, reason, rule, heldBy } = decide(node, finalGraph, outcomes, effective, protection.wanted, removeDeletes, config, now);
     images.push({
       digest: node.record.digest,
       tags: node.record.tags,
@@ -117,6 +173,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       decision,
       reason,
       ...(rule !== undefined ? { rule } : {}),
+      ...(heldBy !== undefined ? { heldBy } : {}),
     });
   }
   images.sort((a, b) => b.pushedAt - a.pushedAt || a.digest.localeCompare(b.digest));
@@ -130,6 +187,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       action: policy.action,
       reason: policy.reason,
       warnings: policy.warnings,
+      ...(resumesAfterHold && policy.action === 'install' ? { resumesAfterHold: true } : {}),
     },
     protectTags: {
       add: protection.add,
@@ -148,6 +206,26 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   };
 }
 
+/**
+ * The config's say on images of a media type we do not understand. "keep": the graph's doubt stands (the image gets a
+ * protection tag whenever the policy would expire it) and the report names the setting; "expire": no doubt, the policy
+ * treats it like any image.
+ */
+function withUnknownArtifactsSetting(graph: ImageGraph, config: JanitorConfig): ImageGraph {
+  const isUnknownType = (message: string) => message.startsWith('unknown media type ');
+  const keep = config.unknownArtifacts !== 'expire';
+  const reword = (message: string) =>
+    isUnknownType(message) ? `${message.replace(/: kept$/, '')}: kept (unknownArtifacts "keep"; set it to "expire" to let the policy expire such images)` : message;
+  for (const node of graph.nodes.values()) {
+    if (node.kind !== 'unknown') continue;
+    node.problems = keep ? node.problems.map(reword) : node.problems.filter((m) => !isUnknownType(m));
+  }
+  const problems = keep
+    ? graph.problems.map((p) => ({ ...p, message: reword(p.message) }))
+    : graph.problems.filter((p) => !(graph.nodes.get(p.digest)?.kind === 'unknown' && isUnknownType(p.message)));
+  return { ...graph, problems };
+}
+
 // ---------------------------------------------------------------- policy choice
 
 function choosePolicy(config: JanitorConfig, currentText: string | null, heldText: string | undefined): PolicyChoice {
@@ -162,11 +240,26 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
     }
   }
   const warnings: string[] = [];
-  // On hold, the rules to respect are those of the policy the hold replaced.
+  // On hold, the rules to respect are those of the policy the hold replaced: the hold carries them, older holds left
+  // them in the run state only.
   const onHold = current !== null && isHoldPolicy(current);
-  const base = onHold ? readHeldPolicy(heldText, warnings) : current;
+  const carried = onHold ? replacedPolicyOfHold(current!) : undefined;
+  const base = carried?.known ? carried.foreign : onHold ? readHeldPolicy(heldText, warnings) : current;
+  if (onHold && carried?.known === false && heldText === undefined && config.existingPolicy !== 'replace') {
+    return {
+      desired: null,
+      desiredText: currentText ?? '',
+      current,
+      action: 'refuse',
+      reason:
+        'the hold replaced a policy that could not be read, so its own rules are unknown: put the repository\'s own ' +
+        'lifecycle policy back (or delete the hold), or set existingPolicy to "replace"; the hold stays',
+      warnings,
+    };
+  }
   const foreignRules = base?.rules.filter((rule) => !isJanitorRule(rule)) ?? [];
   let desired: LifecyclePolicy | null = ours;
+  let foreign: LifecyclePolicy | undefined;
   let installReason =
     currentText === null
       ? 'the repository has no lifecycle policy yet'
@@ -201,6 +294,7 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
   } else if (foreignRules.length > 0 && config.existingPolicy === 'merge' && base) {
     const merged = mergePolicy(ours, base);
     desired = merged.policy;
+    foreign = { rules: foreignRules };
     warnings.push(...merged.warnings);
     installReason = onHold
       ? `resuming after a hold: merging our rules with ${foreignRules.length} rule(s) of the policy the hold replaced`
@@ -210,6 +304,7 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
   }
 
   if (desired === null) throw new Error('unreachable: a policy to install was chosen without rules');
+  desired = withArchiveProtection(desired, config.protectedTags);
   const desiredText = policyToText(desired);
   const lint = lintPolicy(desired);
   warnings.push(...lint.warnings.map((w) => `policy ${w.field}: ${w.message}`));
@@ -219,14 +314,47 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
       desiredText,
       current,
       action: 'refuse',
-      reason: `the policy we would install is not valid ECR: ${lint.errors.map((e) => `${e.field}: ${e.message}`).join('; ')}`,
+      reason: `the policy we would install is not valid ECR (${validationFailureMessage(lint.errors)})`,
       warnings,
     };
   }
   if (currentText !== null && unreadable === undefined && samePolicy(currentText, desiredText)) {
     return { desired, desiredText, current, action: 'unchanged', reason: 'the installed policy matches the config', warnings };
   }
-  return { desired, desiredText, current, action: 'install', reason: installReason, warnings };
+  return { desired, desiredText, current, action: 'install', reason: installReason, warnings, ...(foreign ? { foreign } : {}) };
+}
+
+function unreadablePolicyChoice(problem: string): PolicyChoice {
+  return {
+    desired: null,
+    desiredText: '',
+    current: null,
+    action: 'refuse',
+    reason: `the installed lifecycle policy could not be read (${problem}): no policy change this run; missing protection tags still go in`,
+    warnings: [],
+  };
+}
+
+/**
+ * merge: every image the repository's own rules keep (select and do not expire; archiving keeps it) must stay kept by
+ * the merged policy. Images no foreign rule selects are ours to clean.
+ */
+function mergeLossReason(foreign: LifecyclePolicy, mergedOutcomes: Map<Digest, RuleOutcome>, graph: ImageGraph, now: number): string | undefined {
+  if (foreign.rules.length === 0) return undefined;
+  const foreignOutcomes = evaluatePolicy(foreign, graph, now);
+  const lost: string[] = [];
+  for (const node of graph.nodes.values()) {
+    const digest = node.record.digest;
+    if (mergedOutcomes.get(digest)?.action !== 'expire') continue;
+    if (foreignOutcomes.has(digest) && foreignOutcomes.get(digest)!.action === 'expire') continue;
+    const keeper = foreign.rules.find((rule) => selects(rule, node));
+    if (keeper) lost.push(`${describe(graph, digest)} (kept by its rule "${keeper.description ?? `priority ${keeper.rulePriority}`}")`);
+  }
+  if (lost.length === 0) return undefined;
+  return (
+    `the merged policy would expire ${lost.length} image(s) the repository's own policy keeps, e.g. ${lost.slice(0, 3).join(', ')}; ` +
+    'not installed: change the config (e.g. a protectedTags pattern) or the repository\'s policy, or set existingPolicy to "replace"'
+  );
 }
 
 function readHeldPolicy(heldText: string | undefined, warnings: string[]): LifecyclePolicy | null {
@@ -256,7 +384,10 @@ function holdReason(effective: LifecyclePolicy, graph: ImageGraph, pins: PinKnow
   return `the installed policy would expire ${atRisk.length} image(s) that need protection this run could not complete (${atRisk.slice(0, 3).join(', ')}): policy on hold`;
 }
 
-function blockedReason(pins: PinKnowledge, graph: ImageGraph): string | undefined {
+function blockedReason(pins: PinKnowledge, graph: ImageGraph, stateProblem: string | undefined): string | undefined {
+  if (stateProblem !== undefined) {
+    return `${stateProblem}: nothing is written in this repository until it is fixed, except a hold if the installed policy could expire a pin`;
+  }
   if (!pins.known) return `pin discovery failed (${pins.reason}): no policy change and no protection removed this run`;
   if (graph.childrenUncertain) {
     const which = graph.problems.map((p) => p.digest).slice(0, 3).join(', ');
@@ -289,19 +420,34 @@ function unsafePolicyReason(
 
 // ---------------------------------------------------------------- protection
 
+/**
+ * Pins and when they were last seen. Without a run state (lost, never saved, unreadable) nothing proves a protection
+ * tag's grace has passed: every image carrying its own protection tag counts as pinned now, and its grace restarts.
+ */
 function nextPinsLastSeen(
   state: RepositoryState | null,
   pins: PinKnowledge,
   config: JanitorConfig,
+  graph: ImageGraph,
   now: number,
-): Record<Digest, number> {
+): { lastSeen: Record<Digest, number>; restarted: Set<Digest> } {
   const previous = state?.pinsLastSeen ?? {};
-  if (!pins.known) return { ...previous }; // nobody can tell: every earlier pin stays in force
+  const restarted = new Set<Digest>();
+  if (state === null) {
+    for (const node of graph.nodes.values()) if (hasOwnProtectionTag(node)) restarted.add(node.record.digest);
+  }
+  if (!pins.known) {
+    // Nobody can tell: every earlier pin stays in force.
+    const lastSeen = { ...previous };
+    for (const digest of restarted) lastSeen[digest] = now;
+    return { lastSeen, restarted };
+  }
   const graceMs = config.pinGraceDays * DAY_MS;
   const next: Record<Digest, number> = {};
   for (const [digest, seen] of Object.entries(previous)) if (now - seen <= graceMs) next[digest] = seen;
+  for (const digest of restarted) next[digest] = now;
   for (const digest of pins.digests.keys()) next[digest] = now;
-  return next;
+  return { lastSeen: next, restarted };
 }
 
 interface PlannedRemoval extends TagChange {
@@ -323,6 +469,7 @@ function planProtection(
   config: JanitorConfig,
   pins: PinKnowledge,
   lastSeen: Record<Digest, number>,
+  restarted: ReadonlySet<Digest>,
   policy: LifecyclePolicy,
   now: number,
 ): ProtectionPlan {
@@ -331,6 +478,8 @@ function planProtection(
     const digest = node.record.digest;
     if (pins.known && pins.digests.has(digest)) {
       wanted.set(digest, `pinned by ${pins.digests.get(digest)!.join(', ')}`);
+    } else if (restarted.has(digest)) {
+      wanted.set(digest, `pin (protection tag) with no run state behind it: counts as pinned now, grace ${config.pinGraceDays} days restarts`);
     } else if (lastSeen[digest] !== undefined) {
       const days = Math.floor((now - lastSeen[digest]!) / DAY_MS);
       wanted.set(
@@ -355,7 +504,7 @@ function planProtection(
     const digest = node.record.digest;
     if (wanted.has(digest)) continue;
     if (node.kind === 'referrer' && node.subject && survives(node.subject, firstGraph, firstOutcomes, wanted, new Set())) {
-      wanted.set(digest, `OCI referrer of kept image ${node.subject}`);
+      wanted.set(digest, `${REFERRER_OF_KEPT} ${node.subject}`);
     } else if (node.problems.length > 0 && firstOutcomes.has(digest)) {
       wanted.set(digest, `unsure what this image is (${node.problems.join('; ')}): kept until a person decides`);
     }
@@ -480,7 +629,7 @@ function decide(
   removeDeletes: Map<Digest, string>,
   config: JanitorConfig,
   now: number,
-): { decision: Decision; reason: string; rule?: number } {
+): { decision: Decision; reason: string; rule?: number; heldBy?: Digest[] } {
   const digest = node.record.digest;
   const tags = node.record.tags;
   const removal = removeDeletes.get(digest);
@@ -492,23 +641,28 @@ function decide(
     return { decision: 'expire', reason: `${verb} by rule ${outcome.rulePriority}${rule?.description ? ` (${rule.description})` : ''}`, rule: outcome.rulePriority };
   }
   const protectedBy = wanted.get(digest) ?? protectedTagReason(tags, config);
-  if (protectedBy) return { decision: 'protect', reason: protectedBy };
+  // A referrer protected only for its kept subject is held by that subject (ECR removes referrers with their subject).
+  const heldBySubject = node.kind === 'referrer' && node.subject !== undefined && protectedBy?.startsWith(REFERRER_OF_KEPT) ? [node.subject] : undefined;
+  if (protectedBy) return { decision: 'protect', reason: protectedBy, ...(heldBySubject ? { heldBy: heldBySubject } : {}) };
 
   const presentParents = node.parents.filter((parent) => graph.nodes.has(parent));
   if (presentParents.length > 0) {
     const living = presentParents.find((parent) => !outcomes.has(parent));
     const role = node.kind === 'attestation' ? 'attestation in' : 'part of';
-    if (living) return { decision: 'keep', reason: `${role} kept index ${describe(graph, living)}` };
-    return { decision: 'pending', reason: `${role} index ${describe(graph, presentParents[0]!)}, which expires now; goes at the next lifecycle run` };
+    if (living) return { decision: 'keep', reason: `${role} kept index ${describe(graph, living)}`, heldBy: presentParents.filter((parent) => !outcomes.has(parent)) };
+    return { decision: 'pending', reason: `${role} index ${describe(graph, presentParents[0]!)}, which expires now; goes at the next lifecycle run`, heldBy: presentParents };
   }
   if (node.kind === 'referrer' && node.subject) {
     if (!graph.nodes.has(node.subject)) return { decision: 'pending', reason: `its subject ${node.subject} is gone; ECR removes referrers within 24 h` };
-    if (outcomes.has(node.subject)) return { decision: 'pending', reason: `follows its subject ${node.subject}, which expires now` };
+    if (outcomes.has(node.subject)) return { decision: 'pending', reason: `follows its subject ${node.subject}, which expires now`, heldBy: [node.subject] };
   }
   if (node.problems.length > 0) return { decision: 'keep', reason: `unsure: ${node.problems.join('; ')}` };
 
+  if (storageClassOf(node.record) !== 'standard') return { decision: 'keep', reason: `${node.record.imageStatus === 'ARCHIVED' ? 'archived' : 'being restored from archive'}; no rule acts on it now` };
   if (tags.length === 0) {
-    const untaggedRule = policy.rules.find((r) => r.selection.tagStatus === 'untagged' && r.action.type === 'expire' && r.selection.countType === 'sinceImagePushed');
+    const untaggedRule = policy.rules.find(
+      (r) => r.selection.tagStatus === 'untagged' && (r.selection.storageClass ?? 'standard') === 'standard' && r.action.type === 'expire' && r.selection.countType === 'sinceImagePushed',
+    );
     if (untaggedRule) {
       const dueAt = node.record.pushedAt + untaggedRule.selection.countNumber * DAY_MS;
       const days = Math.max(0, Math.ceil((dueAt - now) / DAY_MS));
@@ -551,7 +705,8 @@ function totalsOf(images: readonly ImageDecision[]): PlanTotals {
  * run, so it is put on hold, and the state remembers it. Nothing to hold when there is no policy, it is already a hold,
  * or it is a foreign policy we were told to leave alone.
  */
-export function holdAfterFailedProtection(plan: RepositoryPlan): { policyText: string; nextState: RepositoryState } | undefined {
+export function holdAfterFailedProtection(plan: RepositoryPlan, policyUnknown = false): { policyText: string; nextState: RepositoryState } | undefined {
+  if (policyUnknown) return { policyText: policyToText(holdPolicy(undefined)), nextState: plan.nextState };
   const { currentText, action } = plan.policy;
   if (currentText === null || action === 'skip' || action === 'hold') return undefined;
   let current: LifecyclePolicy;
@@ -561,5 +716,25 @@ export function holdAfterFailedProtection(plan: RepositoryPlan): { policyText: s
     return undefined;
   }
   if (isHoldPolicy(current)) return undefined;
-  return { policyText: policyToText(holdPolicy()), nextState: { ...plan.nextState, heldPolicyText: currentText } };
+  return { policyText: policyToText(holdPolicy(currentText)), nextState: { ...plan.nextState, heldPolicyText: currentText } };
+}
+
+/**
+ * The hold for a run that could not plan (a read failed): it cannot show that every pin is protected, so a
+ * janitor-written policy in force is replaced by a hold, which needs no inventory and carries the policy it replaces.
+ * `currentText`: the installed policy, null when there is none, undefined when it could not be read (fail closed: a hold
+ * expires nothing). Undefined when nothing needs holding: no policy, already a hold, or the team's own policy (no rule
+ * of ours, so it never relied on our protection tags).
+ */
+export function holdWithoutInventory(currentText: string | null | undefined): string | undefined {
+  if (currentText === null) return undefined;
+  if (currentText === undefined) return policyToText(holdPolicy(undefined));
+  let current: LifecyclePolicy;
+  try {
+    current = parsePolicyText(currentText);
+  } catch {
+    return undefined;
+  }
+  if (isHoldPolicy(current) || !current.rules.some(isJanitorRule)) return undefined;
+  return policyToText(holdPolicy(currentText));
 }

@@ -14,6 +14,12 @@ export interface ImageRecord {
   lastPulledAt?: number;
   /** ImageDetail.subjectManifestDigest: set on OCI 1.1 referrers. */
   subjectDigest?: Digest;
+  /** ImageDetail.imageStatus: absent means ACTIVE (standard storage). ARCHIVED images cannot be pulled. */
+  imageStatus?: 'ACTIVE' | 'ARCHIVED' | 'ACTIVATING';
+  /** When the image last went to archive (sinceImageTransitioned counts from here). */
+  lastArchivedAt?: number;
+  /** When the image was last restored from archive: ages in standard storage count from here, not from the push. */
+  lastActivatedAt?: number;
 }
 
 /** What the janitor read of one repository. */
@@ -121,7 +127,10 @@ export interface RepositoryState {
    * not every night: fewer calls, and no BatchGetImage that would count as a pull of every index.
    */
   indexManifests?: Record<Digest, string>;
-  /** The policy that was in place when the janitor put the repository on hold; its foreign rules come back with it. */
+  /**
+   * The last policy seen in force that is not a hold: while on hold, the one the hold replaced (its foreign rules come
+   * back with it); otherwise what the last run left installed.
+   */
   heldPolicyText?: string;
 }
 
@@ -139,6 +148,12 @@ export interface ImageDecision {
   reason: string;
   /** rulePriority of the lifecycle rule that expires it (expire/pending). */
   rule?: number;
+  /**
+   * The present images that hold it, when they are why it stays or why it waits: its indexes (ECR cannot expire a
+   * manifest list's child while the list exists) or its subject (a referrer goes with its subject). ECR cannot act on
+   * it this run; its preview may still list it, which is no disagreement.
+   */
+  heldBy?: Digest[];
 }
 
 export interface TagChange {
@@ -157,6 +172,11 @@ export interface PolicyPlan {
   action: PolicyAction;
   reason: string;
   warnings: string[];
+  /**
+   * The policy to install is the one a hold replaced, coming back: it was accepted before the hold, so the backlog the
+   * hold kept is not held against maxExpireShare (protected images still are).
+   */
+  resumesAfterHold?: boolean;
 }
 
 export interface DecisionTotals {
@@ -197,8 +217,14 @@ export interface CiTagRule {
 
 export type ExistingPolicyMode = 'replace' | 'merge' | 'skip';
 
+/** A repository resource tag: only repositories carrying it are managed, and IAM refuses writes anywhere else. */
+export interface RepositoryTag {
+  key: string;
+  value: string;
+}
+
 export interface JanitorConfig {
-  repositories: { include: string[]; exclude: string[] };
+  repositories: { include: string[]; exclude: string[]; tag?: RepositoryTag };
   untaggedExpireDays: number;
   ciTags: CiTagRule[];
   /** Tag patterns that are never expired. Always contains "buildcache"; the protection-tag pattern is added by the renderer. */
@@ -212,6 +238,11 @@ export interface JanitorConfig {
   };
   pinGraceDays: number;
   existingPolicy: ExistingPolicyMode;
+  /**
+   * Images of a media type we do not understand: "keep" (default) shields each one the policy would expire with a
+   * protection tag until a person decides; "expire" lets the policy treat them like any other image.
+   */
+  unknownArtifacts: 'keep' | 'expire';
   /** Refuse a policy that would expire more than this share (0..1) of a repository's images at once. */
   maxExpireShare: number;
   /** Per-run caps on the janitor's own writes, per repository. */

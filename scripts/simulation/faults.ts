@@ -3,6 +3,9 @@
 // recently pinned fails to pull, then check that the first clean run converges (a re-plan right after it adds and
 // removes no protection tag and leaves the policy unchanged) and that the faulted world stores exactly the images of the
 // reference world (same digests, so same bytes) from a night or two on, to the end.
+import { readdirSync, rmSync } from 'node:fs';
+import { readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RegistryPort, StateStore } from '../../lambda/app/ports.js';
 import type { RunReport } from '../../lambda/app/report-types.js';
 import type { JanitorConfig } from '../../lambda/domain/types.js';
@@ -10,7 +13,16 @@ import { type JanitorRunHooks, type LogCounts, type RetryMode, runJanitorIn, sim
 import { SIMULATION_START } from './simulate.js';
 import { type Account, DAY, DEFAULT_SHAPE, type Footprint, HOUR, type WorkloadShape, World } from './world.js';
 
-export const FAULT_SCENARIOS = ['throttling', 'server-errors', 'partial-deletes', 'crash-before-policy', 'tag-moved-in-flight'] as const;
+export const FAULT_SCENARIOS = [
+  'throttling',
+  'server-errors',
+  'partial-deletes',
+  'crash-before-policy',
+  'tag-moved-in-flight',
+  'read-failures',
+  'lost-state',
+  'corrupt-state',
+] as const;
 export type FaultScenarioName = (typeof FAULT_SCENARIOS)[number];
 
 export interface FaultScenarioOptions {
@@ -76,7 +88,7 @@ interface Injection {
   arm(context: NightContext, state: InjectionState): Promise<boolean>;
   disarm(context: NightContext, state: InjectionState): void;
   /** At most this many nights after the last fault night for the faulted world to store the reference's images. */
-  allowedLagNights: number;
+  allowedLagNights: number | ((pinGraceDays: number) => number);
   /** Whether a faulted run may report a repository failed (a write ECR refused) or must absorb the fault (retries, a race). */
   runsMayFail: boolean;
 }
@@ -226,12 +238,75 @@ const tagMovedInFlight: Injection = {
   runsMayFail: false,
 };
 
+const READ_OPERATIONS = ['DescribeImages', 'BatchGetImage', 'GetLifecyclePolicy'];
+
+/**
+ * The janitor's second night: every read it needs answers 500 past every retry. Nothing shows the pins are protected,
+ * so the policy the first night installed goes on hold (PutLifecyclePolicy needs no read) until the next run.
+ */
+const readFailures: Injection = {
+  description:
+    "read failures on the janitor's second night: DescribeImages, BatchGetImage and GetLifecyclePolicy answer 500 on every attempt " +
+    '(past every SDK retry) for the whole run; the policy installed on night 1 goes on hold, the next night resumes',
+  schedule: (_days, f) => ({ janitorStartDay: f - 1, ciAtRunTime: new Set() }),
+  faultNights: (_days, f) => [f],
+  async arm({ account }, state) {
+    account.emulator.setFaults({ serverErrorEveryN: 1, operations: READ_OPERATIONS });
+    state.counters[`errors:${account.spec.id}`] = account.emulator.stats().serverErrors;
+    return true;
+  },
+  disarm({ account, day }, state) {
+    const errors = account.emulator.stats().serverErrors - (state.counters[`errors:${account.spec.id}`] ?? 0);
+    account.emulator.clearFaults();
+    state.injected.push(`day ${day} account ${account.spec.id}: ${errors} read call(s) (${READ_OPERATIONS.join(', ')}) answered 500 past every retry`);
+  },
+  // The hold delays one night of expiry; ECR reaps index children the night after their index.
+  allowedLagNights: 2,
+  runsMayFail: true,
+};
+
+/** The run state's directory is emptied (a fresh --state-dir, an ephemeral CI runner) before a night's run. */
+function stateLoss(kind: 'lost' | 'corrupt'): Injection {
+  return {
+    description:
+      kind === 'lost'
+        ? 'lost run state: the state directory is emptied before a night\'s run (a fresh --state-dir, an ephemeral runner); every ' +
+          'protection tag counts as pinned again and its grace restarts'
+        : 'corrupt run state: every state file is overwritten with half a JSON object before a night\'s run and removed by a person the ' +
+          'day after; that night writes nothing but a hold where a pin may be unprotected, the next runs as after a lost state',
+    schedule: () => ({ janitorStartDay: 0, ciAtRunTime: new Set() }),
+    // Early enough that the restarted grace (7 days by default) runs out, and the worlds meet again, before the end.
+    faultNights: (days, f) => [Math.max(1, Math.min(f, days - 11))],
+    async arm({ account, day }, state) {
+      const files = (await readdir(account.stateDir)).filter((name) => name.endsWith('.json'));
+      for (const name of files) {
+        if (kind === 'lost') await rm(join(account.stateDir, name), { force: true });
+        else await writeFile(join(account.stateDir, name), '{"repository": "', 'utf8');
+      }
+      state.injected.push(`day ${day} account ${account.spec.id}: ${files.length} state file(s) ${kind === 'lost' ? 'deleted' : 'overwritten with half a JSON object'}`);
+      return files.length > 0;
+    },
+    disarm({ account }) {
+      if (kind !== 'corrupt') return;
+      // The person who reads the error removes the corrupt files, as its message says.
+      for (const name of readdirSync(account.stateDir)) if (name.endsWith('.json')) rmSync(join(account.stateDir, name), { force: true });
+    },
+    // A restarted grace keeps lapsed pins up to pinGraceDays longer than the reference (a corrupt night adds one);
+    // ECR reaps index children the night after their index.
+    allowedLagNights: (pinGraceDays) => pinGraceDays + (kind === 'corrupt' ? 3 : 2),
+    runsMayFail: kind === 'corrupt',
+  };
+}
+
 const INJECTIONS: Record<FaultScenarioName, Injection> = {
   throttling: sdkFaults('throttle'),
   'server-errors': sdkFaults('server'),
   'partial-deletes': partialDeletes,
   'crash-before-policy': crashBeforePolicy,
   'tag-moved-in-flight': tagMovedInFlight,
+  'read-failures': readFailures,
+  'lost-state': stateLoss('lost'),
+  'corrupt-state': stateLoss('corrupt'),
 };
 
 /** The day's CI at the current (03:00) time, the clock held so the janitor's run does not jump to the evening. */
@@ -373,7 +448,8 @@ export async function runFaultScenario(name: FaultScenarioName, options: FaultSc
   if (lastFaultNight !== undefined) {
     if (!result.convergence) result.problems.push('no clean run after the last fault night (make the run longer)');
     else if (!result.convergence.runOk || !result.convergence.replanClean) result.problems.push(`did not converge on day ${result.convergence.day}: ${result.convergence.details.join('; ')}`);
-    const due = lastFaultNight + injection.allowedLagNights;
+    const lag = typeof injection.allowedLagNights === 'number' ? injection.allowedLagNights : injection.allowedLagNights(pinGraceDays);
+    const due = lastFaultNight + lag;
     if (due > days - 1) result.problems.push(`the run ends before day ${due}, by which the stored images must match the reference`);
     else if (result.sameImagesFromDay === undefined || result.sameImagesFromDay > due) {
       result.problems.push(
@@ -390,8 +466,8 @@ export async function runFaultScenario(name: FaultScenarioName, options: FaultSc
 function describeRun(r: RunReport['repositories'][number]): string {
   const failures = [...new Set(r.actions.failures.map((f) => f.code))];
   return (
-    `${r.repository}: ${r.status}${r.error ? ` (${r.error})` : ''}${failures.length > 0 ? `; failures: ${failures.join(', ')}` : ''}` +
-    `; tags +${r.actions.tagsAdded} -${r.actions.tagsRemoved}${r.actions.policyInstalled ? '; policy installed' : ''}` +
+    `${r.repository}: ${r.status}${r.error ? ` (${r.error})` : ''}${r.blocked ? ` (${r.blocked})` : ''}${failures.length > 0 ? `; failures: ${failures.join(', ')}` : ''}` +
+    `; tags +${r.actions.tagsAdded} -${r.actions.tagsRemoved}${r.actions.policyInstalled ? '; policy installed' : ''}${r.actions.policyHeld ? '; policy held' : ''}` +
     (r.actions.notDone.length > 0 ? `; not done: ${r.actions.notDone.join('; ')}` : '')
   );
 }
@@ -404,7 +480,7 @@ async function convergenceAt(day: number, world: World, config: JanitorConfig, r
     for (const r of run.repositories) {
       if (r.status !== 'ok') {
         runOk = false;
-        details.push(`run: ${r.repository} ${r.status} ${r.error ?? r.blocked ?? ''}`);
+        details.push(`run: ${r.repository} ${r.status} ${r.error ?? r.blocked ?? r.refused ?? ''}`);
       }
     }
   }
@@ -420,7 +496,10 @@ async function convergenceAt(day: number, world: World, config: JanitorConfig, r
       }
       if (plan.protectTags.add.length > 0 || plan.protectTags.remove.length > 0 || plan.policy.action !== 'unchanged') {
         replanClean = false;
-        details.push(`re-plan: ${r.repository} would add ${plan.protectTags.add.length}, remove ${plan.protectTags.remove.length} protection tag(s), policy ${plan.policy.action}`);
+        details.push(
+          `re-plan: ${r.repository} would add ${plan.protectTags.add.length}, remove ${plan.protectTags.remove.length} protection tag(s), policy ${plan.policy.action}` +
+            (plan.policy.action === 'unchanged' ? '' : ` (${plan.policy.reason})`),
+        );
       }
     }
   }

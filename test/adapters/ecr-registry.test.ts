@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, test } from 'vitest';
 import { ACCEPTED_MANIFEST_MEDIA_TYPES, createEcrRegistry, makeEcrClient } from '../../lambda/adapters/ecr-registry.js';
+import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import { byOperation, digestOf, fakeTransport, jsonError, ok, type Responder, TEST_CREDENTIALS } from './fake-aws.js';
 
 function registryWith(respond: Responder, options: { maxAttempts?: number } = {}) {
@@ -75,6 +76,48 @@ describe('describeImages', () => {
       artifactMediaType: 'application/vnd.dev.cosign.artifact.sig.v1+json',
       subjectDigest: subject,
     });
+  });
+
+  // DescribeImages returns ACTIVE images only unless its imageStatus filter says otherwise (API reference,
+  // DescribeImagesFilter); archived images must be in the inventory, or a pin to one would look unresolved.
+  test('asks for images of every status and maps the archive fields', async () => {
+    // Prepare
+    const { registry, transport } = registryWith(
+      byOperation({
+        DescribeImages: () =>
+          ok({ imageDetails: [detail('old', { imageStatus: 'ARCHIVED', lastArchivedAt: 1_700_100_000, lastActivatedAt: 1_700_050_000 }), detail('new', { imageStatus: 'ACTIVE' })] }),
+      }),
+    );
+
+    // Act
+    const images = await registry.describeImages('app');
+
+    // Assess
+    expect(transport.requests.map((r) => r.json.filter)).toEqual([{ imageStatus: 'ANY' }]);
+    expect(images.map((i) => [i.tags[0], i.imageStatus, i.lastArchivedAt, i.lastActivatedAt])).toEqual([
+      ['old', 'ARCHIVED', 1_700_100_000_000, 1_700_050_000_000],
+      ['new', 'ACTIVE', undefined, undefined],
+    ]);
+  });
+
+  test('a registry that refuses the ANY filter is read once per status it knows', async () => {
+    // Prepare: ANY refused; ARCHIVED known; ACTIVATING refused too (no restores there).
+    const { registry, transport } = registryWith(
+      byOperation({
+        DescribeImages: (request) => {
+          const status = (request.json.filter as { imageStatus?: string } | undefined)?.imageStatus;
+          if (status === 'ANY' || status === 'ACTIVATING') return jsonError('InvalidParameterException', `Invalid parameter at 'filter.imageStatus'`);
+          return ok({ imageDetails: status === 'ARCHIVED' ? [detail('old', { imageStatus: 'ARCHIVED' })] : [detail('new')] });
+        },
+      }),
+    );
+
+    // Act
+    const images = await registry.describeImages('app');
+
+    // Assess
+    expect(transport.requests.map((r) => (r.json.filter as { imageStatus?: string } | undefined)?.imageStatus)).toEqual(['ANY', undefined, 'ARCHIVED', 'ACTIVATING']);
+    expect(images.map((i) => i.tags[0])).toEqual(['new', 'old']);
   });
 
   test('an image listed on two pages is returned once', async () => {
@@ -201,23 +244,20 @@ describe('getManifests', () => {
 });
 
 describe('deleteTags', () => {
-  test('sends 100 digest+tag ids per BatchDeleteImage and passes failures[] through', async () => {
+  const own = (label: string) => ({ digest: digestOf(label), tag: protectionTagFor(digestOf(label)) });
+
+  test('sends the tag alone, 100 ids per BatchDeleteImage, and passes failures[] through', async () => {
     // Prepare
-    const tags = Array.from({ length: 150 }, (_, i) => ({ digest: digestOf(`img-${i}`), tag: `keep-${i}` }));
+    const tags = Array.from({ length: 150 }, (_, i) => own(`img-${i}`));
+    const failing = new Map([[tags[3]!.tag, 'ImageNotFound'], [tags[140]!.tag, 'KmsError']]);
     const { registry, transport } = registryWith(
       byOperation({
         BatchDeleteImage: (request) => {
-          const ids = request.json.imageIds as { imageDigest: string; imageTag: string }[];
+          const ids = request.json.imageIds as { imageTag: string }[];
           return ok({
-            imageIds: ids.filter((id) => id.imageTag !== 'keep-3' && id.imageTag !== 'keep-140'),
-            failures: [
-              ...(ids.some((id) => id.imageTag === 'keep-3')
-                ? [{ imageId: { imageDigest: digestOf('img-3'), imageTag: 'keep-3' }, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' }]
-                : []),
-              ...(ids.some((id) => id.imageTag === 'keep-140')
-                ? [{ imageId: { imageDigest: digestOf('img-140'), imageTag: 'keep-140' }, failureCode: 'KmsError', failureReason: 'key disabled' }]
-                : []),
-            ],
+            // ECR answers with digest and tag of what it untagged.
+            imageIds: ids.filter((id) => !failing.has(id.imageTag)).map((id) => ({ imageTag: id.imageTag, imageDigest: tags.find((t) => t.tag === id.imageTag)!.digest })),
+            failures: ids.filter((id) => failing.has(id.imageTag)).map((id) => ({ imageId: { imageTag: id.imageTag }, failureCode: failing.get(id.imageTag), failureReason: 'no' })),
           });
         },
       }),
@@ -226,19 +266,52 @@ describe('deleteTags', () => {
     // Act
     const result = await registry.deleteTags('app', tags);
 
-    // Assess
+    // Assess: under moto's reading an id with digest AND tag deletes the whole image, so no id carries a digest.
     expect(transport.requests.map((r) => (r.json.imageIds as unknown[]).length)).toEqual([100, 50]);
-    expect(transport.requests[0]!.json.imageIds).toContainEqual({ imageDigest: digestOf('img-0'), imageTag: 'keep-0' });
+    expect(transport.requests.flatMap((r) => r.json.imageIds as object[]).every((id) => Object.keys(id).join() === 'imageTag')).toBe(true);
+    expect(transport.requests[0]!.json.imageIds).toContainEqual({ imageTag: tags[0]!.tag });
     expect(result.deleted).toHaveLength(148);
     expect(result.failures).toEqual([
-      { digest: digestOf('img-3'), tag: 'keep-3', code: 'ImageNotFound', message: 'Requested image not found' },
-      { digest: digestOf('img-140'), tag: 'keep-140', code: 'KmsError', message: 'key disabled' },
+      { digest: tags[3]!.digest, tag: tags[3]!.tag, code: 'ImageNotFound', message: 'no' },
+      { digest: tags[140]!.digest, tag: tags[140]!.tag, code: 'KmsError', message: 'no' },
     ]);
+  });
+
+  test('never sends a tag that is not the protection tag of its own digest', async () => {
+    // Prepare: the tag alone could name any image; only keep-sha256-<hex of the digest> is ours to remove.
+    const { registry, transport } = registryWith(byOperation({ BatchDeleteImage: (request) => ok({ imageIds: request.json.imageIds, failures: [] }) }));
+    const foreign = { digest: digestOf('a'), tag: 'latest' };
+    const otherDigest = { digest: digestOf('a'), tag: protectionTagFor(digestOf('b')) };
+
+    // Act
+    const result = await registry.deleteTags('app', [foreign, otherDigest, own('c')]);
+
+    // Assess
+    expect(transport.requests.map((r) => r.json.imageIds)).toEqual([[{ imageTag: own('c').tag }]]);
+    expect(result.deleted).toEqual([own('c')]);
+    expect(result.failures.map((f) => [f.tag, f.code])).toEqual([
+      ['latest', 'NotOwnProtectionTag'],
+      [otherDigest.tag, 'NotOwnProtectionTag'],
+    ]);
+  });
+
+  test('a tag ECR reports removed from another digest is a failure, not a deletion', async () => {
+    // Prepare: someone re-pushed the tag onto another image between our inventory and the delete.
+    const { registry } = registryWith(
+      byOperation({ BatchDeleteImage: () => ok({ imageIds: [{ imageTag: own('a').tag, imageDigest: digestOf('intruder') }], failures: [] }) }),
+    );
+
+    // Act
+    const result = await registry.deleteTags('app', [own('a')]);
+
+    // Assess
+    expect(result.deleted).toEqual([]);
+    expect(result.failures).toEqual([{ ...own('a'), code: 'TagWasOnAnotherImage', message: expect.stringContaining(digestOf('intruder')) }]);
   });
 
   test('a call that fails outright is reported as a failure of each of its ids, and later chunks still go', async () => {
     // Prepare
-    const tags = Array.from({ length: 101 }, (_, i) => ({ digest: digestOf(`img-${i}`), tag: `keep-${i}` }));
+    const tags = Array.from({ length: 101 }, (_, i) => own(`img-${i}`));
     let call = 0;
     const { registry } = registryWith(
       byOperation({
@@ -252,8 +325,8 @@ describe('deleteTags', () => {
 
     // Assess
     expect(result.failures).toHaveLength(100);
-    expect(result.failures[0]).toEqual({ digest: digestOf('img-0'), tag: 'keep-0', code: 'AccessDeniedException', message: 'not allowed' });
-    expect(result.deleted).toEqual([{ digest: digestOf('img-100'), tag: 'keep-100' }]);
+    expect(result.failures[0]).toEqual({ ...tags[0], code: 'AccessDeniedException', message: 'not allowed' });
+    expect(result.deleted).toEqual([tags[100]]);
   });
 });
 

@@ -1,4 +1,5 @@
 import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterEach, describe, expect, test } from 'vitest';
 import { createLogger } from '../../lambda/adapters/logger.js';
 import type { LogPort } from '../../lambda/app/run-janitor.js';
@@ -55,5 +56,15 @@ describe('logger', () => {
 
     // Assess
     expect(create).toThrow(/log level "verbose" is not one of .*LOG_LEVEL/);
+  });
+
+  test('writes to stdout synchronously by default, so a crashed or timed-out run keeps its last lines (issue 9, point 10)', () => {
+    // Act
+    const log = createLogger({ level: 'info' });
+
+    // Assess: pino's stream for the logger; its default (no destination given to pino) is asynchronous.
+    const stream = (log as unknown as Record<symbol, { sync?: boolean; fd?: number }>)[pino.symbols.streamSym]!;
+    expect(stream.fd).toBe(1);
+    expect(stream.sync).toBe(true);
   });
 });

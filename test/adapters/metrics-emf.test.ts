@@ -34,6 +34,7 @@ function runReport(repositories: RepositoryRunReport[]): RunReport {
       repositories: repositories.length,
       failed: 1,
       blocked: 2,
+      refused: 4,
       reaped: { images: 7, bytes: 7000 },
       pendingExpiry: { images: 8, bytes: 8000 },
       protected: { images: 9, bytes: 9000 },
@@ -74,6 +75,8 @@ describe('EMF metrics', () => {
       { Name: 'Errors', Unit: 'Count' },
       { Name: 'FailedRepositories', Unit: 'Count' },
       { Name: 'BlockedRepositories', Unit: 'Count' },
+      { Name: 'RefusedRepositories', Unit: 'Count' },
+      { Name: 'NotCleanedRepositories', Unit: 'Count' },
     ]);
     expect(totals).toMatchObject({
       RunCompleted: 1,
@@ -86,6 +89,9 @@ describe('EMF metrics', () => {
       Errors: 3,
       FailedRepositories: 1,
       BlockedRepositories: 2,
+      // Blocked and refused repositories were not cleaned as configured: the stuck-repositories alarm reads this.
+      RefusedRepositories: 4,
+      NotCleanedRepositories: 6,
       repositoriesWithoutMetrics: 0,
     });
   });

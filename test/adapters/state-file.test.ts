@@ -2,7 +2,7 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, test } from 'vitest';
-import { createFileStateStore, stateFileName } from '../../lambda/adapters/state-file.js';
+import { checkStateDirWritable, createFileStateStore, stateFileName } from '../../lambda/adapters/state-file.js';
 import type { RepositoryState } from '../../lambda/domain/types.js';
 import { digestOf } from './fake-aws.js';
 
@@ -84,6 +84,34 @@ describe('file state store', () => {
     await store.save(state);
 
     // Assess
-    expect(JSON.parse(await readFile(join(dir, 'team%2Fweb.json'), 'utf8'))).toEqual(state);
+    expect(JSON.parse(await readFile(join(dir, 'team%2Fweb.json'), 'utf8'))).toEqual({ ...state, checksum: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+  });
+});
+
+describe('checkStateDirWritable (issue 9, point 9)', () => {
+  test('creates a missing directory and leaves nothing behind', async () => {
+    // Prepare
+    const target = join(dir, 'fresh', 'state');
+
+    // Act
+    await checkStateDirWritable(target);
+
+    // Assess
+    expect(await readdir(target)).toEqual([]);
+  });
+
+  test.each([
+    ['under /proc', '/proc/ecr-janitor-state'],
+    ['a path through a regular file', 'FILE/state'],
+  ])('fails %s before anything is written, naming the directory', async (_name, path) => {
+    // Prepare
+    await writeFile(join(dir, 'FILE'), 'not a directory', 'utf8');
+    const target = path.startsWith('FILE') ? join(dir, path) : path;
+
+    // Act
+    const check = checkStateDirWritable(target);
+
+    // Assess
+    await expect(check).rejects.toThrow(new RegExp(`--state-dir ${target.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&')} is not writable.*nothing was changed`));
   });
 });

@@ -130,7 +130,7 @@ describe('the policy install when ECR\'s preview disagrees with the plan', () =>
       },
       async previewLifecyclePolicy(repository, text) {
         const preview = await registry.previewLifecyclePolicy(repository, text);
-        return { expiring: [...preview.expiring, { digest: newest!.indexDigest }] };
+        return { ...preview, expiring: [...preview.expiring, { digest: newest!.indexDigest }] };
       },
     });
 

@@ -31,6 +31,7 @@ describe('parseConfig defaults', () => {
       pins: { digests: [], tags: [], ecs: true, lambda: true },
       pinGraceDays: 7,
       existingPolicy: 'merge',
+      unknownArtifacts: 'keep',
       maxExpireShare: 0.5,
       maxTagRemovalsPerRun: 100,
       maxTagAdditionsPerRun: 500,
@@ -113,6 +114,7 @@ describe('parseConfig field validation', () => {
     { name: 'pins.ecs not boolean', value: { pins: { ecs: 'yes' } }, field: 'pins.ecs', fix: /true or false/ },
     { name: 'pins.ssmParameter with spaces', value: { pins: { ssmParameter: 'my pins' } }, field: 'pins.ssmParameter', fix: /SSM parameter name such as "\/ecr-janitor\/pins"/ },
     { name: 'existingPolicy "yes"', value: { existingPolicy: 'yes' }, field: 'existingPolicy', fix: /"replace", "merge" or "skip", got "yes"/ },
+    { name: 'unknownArtifacts "delete"', value: { unknownArtifacts: 'delete' }, field: 'unknownArtifacts', fix: /"keep" .* or "expire", got "delete"/ },
     { name: 'maxExpireShare 2', value: { maxExpireShare: 2 }, field: 'maxExpireShare', fix: /between 0 \(exclusive\) and 1, e\.g\. 0\.5; got 2/ },
     { name: 'maxExpireShare 0', value: { maxExpireShare: 0 }, field: 'maxExpireShare', fix: /between 0 \(exclusive\) and 1/ },
     { name: 'maxExpireShare as text', value: { maxExpireShare: '0.5' }, field: 'maxExpireShare', fix: /must be a number/ },
@@ -395,5 +397,62 @@ describe('parseConfig defaults are not shared', () => {
     expect(second.repositories.include).toEqual(['*']);
     expect(second.ciTags).toEqual([{ pattern: 'ci-*', keep: 25 }]);
     expect(second.protectedTags).toEqual(['buildcache', 'release-*']);
+  });
+});
+
+describe('config that would not do what it says (issue 9, point 6)', () => {
+  it.each([
+    ['a top-level key', '{"protectedTags": ["v*"], "protectedTags": []}', ['protectedTags']],
+    ['a nested key', '{"pins": {"ecs": true, "lambda": false, "ecs": false}}', ['pins.ecs']],
+    ['a key inside a list entry', '{"ciTags": [{"pattern": "ci-*", "keep": 5}, {"pattern": "pr-*", "keep": 2, "keep": 9}]}', ['ciTags[1].keep']],
+  ])('rejects %s given twice, naming its path', (_name, text, fields) => {
+    // Act
+    let problems: ConfigProblem[] = [];
+    try {
+      parseConfigText(text, 'janitor.json');
+    } catch (error) {
+      problems = (error as ConfigError).problems;
+    }
+
+    // Assess
+    expect(problems.map((p) => p.field)).toEqual(fields);
+    expect(problems[0]?.message).toMatch(/appears twice.*keeps only the last/);
+  });
+
+  it('accepts equal keys in different objects and quoted braces in strings', () => {
+    // Prepare
+    const text = '{"pins": {"tags": [{"repository": "app", "tag": "v1"}, {"repository": "web", "tag": "v1"}], "ssmParameter": "/a{b\\"}"}, "dryRun": true}';
+
+    // Act / Assess
+    expect(() => parseConfigText(text, 'janitor.json')).toThrow(/pins\.ssmParameter/); // rejected for its characters, not as a duplicate
+    expect(parseConfigText('{"pins": {"tags": [{"repository": "app", "tag": "v1"}, {"repository": "web", "tag": "v1"}]}, "dryRun": true}', 'j').dryRun).toBe(true);
+  });
+
+  it('rejects overlapping CI patterns with different keeps, naming both', () => {
+    // Act
+    const problems = problemsOf({ ciTags: [{ pattern: 'ci-*', keep: 2 }, { pattern: 'ci-main-*', keep: 5 }] });
+
+    // Assess
+    expect(problems).toEqual([{ field: 'ciTags[1].pattern', message: expect.stringMatching(/"ci-main-\*" \(keep 5\) overlaps "ci-\*" \(ciTags\[0\], keep 2\)/) }]);
+  });
+
+  it.each([
+    [[{ pattern: 'ci-pr-*', keep: 2 }, { pattern: 'ci-main-*', keep: 5 }]],
+    [[{ pattern: 'ci-*', keep: 5 }, { pattern: 'ci-main-*', keep: 5 }]],
+    [[{ pattern: '*-amd64', keep: 3 }, { pattern: '*-arm64', keep: 4 }]],
+  ])('accepts CI patterns %j (no tag matches both, or the same keep)', (ciTags) => {
+    // Act / Assess
+    expect(parseConfig({ ciTags }, 'test.json').ciTags).toEqual(ciTags);
+  });
+
+  it.each([
+    [{ include: ['app'], exclude: ['*'] }],
+    [{ include: ['app', 'web'], exclude: ['app', 'w*'] }],
+  ])('rejects repositories %j that manage nothing, saying so', (repositories) => {
+    // Act
+    const problems = problemsOf({ repositories });
+
+    // Assess
+    expect(problems).toEqual([{ field: 'repositories.exclude', message: expect.stringMatching(/excludes every repository .* so nothing would be managed/) }]);
   });
 });

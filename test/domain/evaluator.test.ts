@@ -342,6 +342,100 @@ describe('evaluatePolicy: images held by other images', () => {
   });
 });
 
+// Archive storage class. Sources: user guide "Lifecycle policy properties in Amazon ECR" (storageClass, countType
+// sinceImagePulled / sinceImageTransitioned), "Examples of lifecycle policies in Amazon ECR" (archive + expire),
+// "Archiving an image" (archived images are described with imageStatus ARCHIVED, restored by UpdateImageStorageClass).
+describe('evaluatePolicy: archive storage class', () => {
+  const archiveNotPulled = (rulePriority: number, days: number): LifecycleRule => ({
+    rulePriority,
+    selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: days },
+    action: { type: 'transition', targetStorageClass: 'archive' },
+  });
+  const expireArchived = (rulePriority: number, days: number, tagPatternList?: string[]): LifecycleRule => ({
+    rulePriority,
+    selection: { tagStatus: tagPatternList ? 'tagged' : 'any', ...(tagPatternList ? { tagPatternList } : {}), storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: days },
+    action: { type: 'expire' },
+  });
+  const outcomesOf = (rules: LifecycleRule[], inventory: RepositoryInventory, now = NOW) =>
+    Object.fromEntries([...evaluatePolicy({ rules }, buildImageGraph(inventory), now).values()].map((o) => [o.digest, `${o.action}:${o.rulePriority}`]));
+
+  it("the user guide's example: archives what was not pulled for 90 days, expires what was archived over 365 days ago", () => {
+    // Prepare
+    const repo = new InventoryBuilder();
+    const idle = repo.single({ tags: ['v1'], pushedAt: NOW - 200 * DAY });
+    const used = repo.single({ tags: ['v2'], pushedAt: NOW - 200 * DAY });
+    repo.find(used).lastPulledAt = NOW - 10 * DAY;
+    const longArchived = repo.single({ tags: ['v0'], pushedAt: NOW - 900 * DAY });
+    Object.assign(repo.find(longArchived), { imageStatus: 'ARCHIVED', lastArchivedAt: NOW - 400 * DAY });
+    const recentlyArchived = repo.single({ tags: ['v00'], pushedAt: NOW - 900 * DAY });
+    Object.assign(repo.find(recentlyArchived), { imageStatus: 'ARCHIVED', lastArchivedAt: NOW - 100 * DAY });
+
+    // Act
+    const outcomes = outcomesOf([archiveNotPulled(1, 90), expireArchived(2, 365)], repo.inventory());
+
+    // Assess
+    expect(outcomes).toEqual({ [idle]: 'transition:1', [longArchived]: 'expire:2' });
+  });
+
+  it('a rule of one storage class never acts on an image of the other, and an image being restored is in neither', () => {
+    // Prepare
+    const repo = new InventoryBuilder();
+    const archived = repo.single({ tags: [], pushedAt: NOW - 400 * DAY });
+    Object.assign(repo.find(archived), { imageStatus: 'ARCHIVED', lastArchivedAt: NOW - 300 * DAY });
+    const restoring = repo.single({ tags: [], pushedAt: NOW - 400 * DAY });
+    Object.assign(repo.find(restoring), { imageStatus: 'ACTIVATING', lastArchivedAt: NOW - 300 * DAY });
+
+    // Act
+    const outcomes = outcomesOf([untaggedOlderThan(1, 1), expireArchived(2, 90)], repo.inventory());
+
+    // Assess
+    expect(outcomes).toEqual({ [archived]: 'expire:2' });
+  });
+
+  it('after a restore, ages in standard count from lastActivatedAt instead of the push', () => {
+    // Prepare
+    const repo = new InventoryBuilder();
+    const restored = repo.single({ tags: [], pushedAt: NOW - 400 * DAY });
+    Object.assign(repo.find(restored), { imageStatus: 'ACTIVE', lastArchivedAt: NOW - 300 * DAY, lastActivatedAt: NOW - 2 * DAY, lastPulledAt: NOW - 350 * DAY });
+
+    // Act
+    const byPush = outcomesOf([untaggedOlderThan(1, 3)], repo.inventory());
+    const byPull = outcomesOf([archiveNotPulled(1, 3)], repo.inventory());
+    const later = outcomesOf([untaggedOlderThan(1, 3)], repo.inventory(), NOW + 2 * DAY);
+
+    // Assess
+    expect(byPush).toEqual({});
+    expect(byPull).toEqual({});
+    expect(later).toEqual({ [restored]: 'expire:1' });
+  });
+
+  it('a higher-priority tag match shields from a lower transition rule, in the same storage class only', () => {
+    // Prepare: a protected image in standard, and one in archive.
+    const repo = new InventoryBuilder();
+    repo.single({ tags: ['keep-a'], pushedAt: NOW - 200 * DAY }); // idle, but shielded from the transition
+    const pinnedArchived = repo.single({ tags: ['keep-b'], pushedAt: NOW - 900 * DAY });
+    Object.assign(repo.find(pinnedArchived), { imageStatus: 'ARCHIVED', lastArchivedAt: NOW - 400 * DAY });
+
+    // Act
+    const standardShieldOnly = outcomesOf([protect(1, 'keep-*'), archiveNotPulled(2, 90), expireArchived(3, 365)], repo.inventory());
+    const bothShields = outcomesOf([protect(1, 'keep-*'), expireArchived(2, 36_500, ['keep-*']), archiveNotPulled(3, 90), expireArchived(4, 365)], repo.inventory());
+
+    // Assess
+    expect(standardShieldOnly).toEqual({ [pinnedArchived]: 'expire:3' });
+    expect(bothShields).toEqual({});
+  });
+
+  it('an archived image without lastArchivedAt is never selected by time in archive (unsure: kept)', () => {
+    // Prepare
+    const repo = new InventoryBuilder();
+    const archived = repo.single({ tags: [], pushedAt: NOW - 900 * DAY });
+    repo.find(archived).imageStatus = 'ARCHIVED';
+
+    // Act / Assess
+    expect(outcomesOf([expireArchived(1, 90)], repo.inventory())).toEqual({});
+  });
+});
+
 describe('evaluatePolicy: invariants (property)', () => {
   it('never expires a held image, and at most one rule acts on each image, the lowest-numbered that selects it', () => {
     // Prepare

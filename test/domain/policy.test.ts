@@ -2,6 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_CONFIG, parseConfig } from '../../lambda/domain/config.js';
 import {
+  canonicalPolicyText,
   isJanitorRule,
   JANITOR_RULE_PREFIX,
   lintPolicy,
@@ -12,6 +13,8 @@ import {
   PROTECT_RULE_DAYS,
   renderPolicy,
   samePolicy,
+  validationFailureMessage,
+  withArchiveProtection,
 } from '../../lambda/domain/policy.js';
 import type { LifecyclePolicy, LifecycleRule } from '../../lambda/domain/types.js';
 
@@ -45,6 +48,28 @@ function withSelection(rule: LifecycleRule, patch: Record<string, unknown>): Lif
   for (const key of Object.keys(selection)) if (selection[key] === undefined) delete selection[key];
   return { ...rule, selection: selection as unknown as LifecycleRule['selection'] };
 }
+
+function archiveExpire(rulePriority: number, days: number): LifecycleRule {
+  return { rulePriority, selection: { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: days }, action: { type: 'expire' } };
+}
+
+/** The user guide's combined example ("Examples of lifecycle policies in Amazon ECR"), as its text reads. */
+const USER_GUIDE_ARCHIVE_EXAMPLE = `{
+  "rules": [
+    {
+      "rulePriority": 1,
+      "description": "Archive images not pulled in 90 days",
+      "selection": { "tagStatus": "any", "countType": "sinceImagePulled", "countUnit": "days", "countNumber": 90 },
+      "action": { "type": "transition", "targetStorageClass": "archive" }
+    },
+    {
+      "rulePriority": 2,
+      "description": "Delete images archived for more than 365 days",
+      "selection": { "tagStatus": "any", "storageClass": "archive", "countType": "sinceImageTransitioned", "countUnit": "days", "countNumber": 365 },
+      "action": { "type": "expire" }
+    }
+  ]
+}`;
 
 describe('renderPolicy', () => {
   it('renders the default config as: protect buildcache, protect keep-*, keep 25 newest ci-*, untagged 3 days', () => {
@@ -148,7 +173,8 @@ describe('renderPolicy', () => {
         const cut = Math.round(patterns.length * protectedShare);
         return {
           protectedTags: patterns.slice(0, cut),
-          ciTags: patterns.slice(cut).map((p, i) => ({ pattern: p, keep: keeps[i]! })),
+          // One keep for all: overlapping CI patterns with different keeps are a config error (one promise would not hold).
+          ciTags: patterns.slice(cut).map((p) => ({ pattern: p, keep: keeps[0]! })),
           untaggedExpireDays,
         };
       });
@@ -223,6 +249,30 @@ describe('lintPolicy', () => {
     },
     { constraint: 'an unknown tagStatus', policy: { rules: [withSelection(tagged(1, ['ci-*']), { tagStatus: 'some' })] }, field: 'rules[0].selection.tagStatus', message: /tagged, untagged or any, got "some"/ },
     { constraint: 'an unknown countType', policy: { rules: [withSelection(tagged(1, ['ci-*']), { countType: 'imageCountLessThan' })] }, field: 'rules[0].selection.countType', message: /must be one of imageCountMoreThan/ },
+    // Archive constraints: "Lifecycle policy properties in Amazon ECR" (storageClass, countType) and "Archiving an image"
+    // (90-day minimum) — https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_parameters.html
+    { constraint: 'sinceImageTransitioned under 90 days', policy: { rules: [archiveExpire(1, 89)] }, field: 'rules[0].selection.countNumber', message: /at least 90 days/ },
+    {
+      constraint: 'sinceImageTransitioned with a transition action',
+      policy: { rules: [{ ...archiveExpire(1, 90), action: { type: 'transition', targetStorageClass: 'archive' } } satisfies LifecycleRule] },
+      field: 'rules[0].action.type',
+      message: /sinceImageTransitioned can only expire/,
+    },
+    { constraint: 'storageClass archive with imageCountMoreThan', policy: { rules: [withSelection(anyRule(1, 5), { storageClass: 'archive' })] }, field: 'rules[0].selection.countType', message: /imageCountMoreThan cannot select storageClass "archive"/ },
+    {
+      constraint: 'a transition out of the archive class',
+      policy: { rules: [{ ...withSelection(anyRule(1), { storageClass: 'archive', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 30 }), action: { type: 'transition', targetStorageClass: 'archive' } } satisfies LifecycleRule] },
+      field: 'rules[0].selection.storageClass',
+      message: /out of storage class standard only/,
+    },
+    { constraint: 'two rules with the same tag list in one storage class', policy: { rules: [tagged(1, ['a*', 'b*']), tagged(2, ['b*', 'a*'], 9)] }, field: 'rules[1].selection', message: /rules\[0\] has the same tag list in storage class standard/ },
+    {
+      constraint: 'a null targetStorageClass',
+      policy: parsePolicyText(JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: 'any', countType: 'sinceImagePulled', countUnit: 'days', countNumber: 9 }, action: { type: 'transition', targetStorageClass: null } }] })),
+      field: 'rules[0].action.targetStorageClass',
+      message: /must be "archive", got null/,
+    },
+    { constraint: 'an unknown storageClass', policy: { rules: [withSelection(untagged(1), { storageClass: 'glacier' })] }, field: 'rules[0].selection.storageClass', message: /standard or archive, got "glacier"/ },
   ])('rejects $constraint, naming $field', ({ policy, field, message }) => {
     // Prepare / Act
     const { errors } = lintPolicy(policy as LifecyclePolicy);
@@ -249,6 +299,10 @@ describe('lintPolicy', () => {
       policy: { rules: [{ rulePriority: 1, selection: { tagStatus: 'tagged', tagPrefixList: ['v'], countType: 'sinceImagePulled', countUnit: 'days', countNumber: 90 }, action: { type: 'transition', targetStorageClass: 'archive' } }] },
     },
     { name: 'priorities with gaps', policy: { rules: [tagged(10, ['ci-*']), untagged(20)] } },
+    // "Examples of lifecycle policies in Amazon ECR", archive and expire: one `any` rule per storage class.
+    // https://docs.aws.amazon.com/AmazonECR/latest/userguide/lifecycle_policy_examples.html
+    { name: "the user guide's archive + expire example", policy: parsePolicyText(USER_GUIDE_ARCHIVE_EXAMPLE) },
+    { name: 'the same tag list in two storage classes', policy: { rules: [tagged(1, ['keep-*']), { ...archiveExpire(2, 36_500), selection: { ...archiveExpire(2, 36_500).selection, tagStatus: 'tagged', tagPatternList: ['keep-*'] } }] } },
   ] satisfies { name: string; policy: LifecyclePolicy }[])('accepts $name', ({ policy }) => {
     // Prepare / Act / Assess
     expect(lintPolicy(policy).errors).toEqual([]);
@@ -270,6 +324,32 @@ describe('lintPolicy', () => {
   });
 });
 
+describe('validationFailureMessage', () => {
+  it("words refusals as ECR does, naming each field", () => {
+    // Prepare
+    const { errors } = lintPolicy({ rules: [archiveExpire(1, 30)] });
+
+    // Act
+    const message = validationFailureMessage(errors);
+
+    // Assess
+    expect(message).toBe('Lifecycle policy validation failure: rules[0].selection.countNumber: sinceImageTransitioned must be at least 90 days (archive\'s minimum storage duration), got 30');
+  });
+
+  it('measures the length on the text as submitted, not on our rendering of it', () => {
+    // Prepare: the same rules, padded with whitespace past ECR's 30,720 characters.
+    const policy = { rules: [tagged(1, ['ci-*'], 25), untagged(2, 3)] };
+    const padded = JSON.stringify(policy).replace('{', `{${' '.repeat(30_720)}`);
+
+    // Act
+    const { errors } = lintPolicy(policy, padded);
+
+    // Assess
+    expect(errors).toEqual([{ field: '(text)', message: `${padded.length} characters; ECR allows at most 30720` }]);
+    expect(lintPolicy(policy).errors).toEqual([]);
+  });
+});
+
 describe('parsePolicyText', () => {
   const ruleText = (patch: Record<string, unknown>) =>
     JSON.stringify({ rules: [{ rulePriority: 1, selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 }, action: { type: 'expire' }, ...patch }] });
@@ -286,6 +366,11 @@ describe('parsePolicyText', () => {
     { name: 'a tagPatternList of numbers', text: ruleText({ selection: { tagStatus: 'tagged', tagPatternList: [1], countType: 'imageCountMoreThan', countNumber: 1 } }), field: 'rules[0].selection.tagPatternList' },
     { name: 'a tagPrefixList string', text: ruleText({ selection: { tagStatus: 'tagged', tagPrefixList: 'v', countType: 'imageCountMoreThan', countNumber: 1 } }), field: 'rules[0].selection.tagPrefixList' },
     { name: 'a countNumber as text', text: ruleText({ selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: '3' } }), field: 'rules[0].selection.countNumber' },
+    // ECR refuses keys it does not know ("Lifecycle policy properties in Amazon ECR" lists every one).
+    { name: 'an unknown selection key', text: ruleText({ selection: { tagStatus: 'untagged', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3, tagRegex: 'x' } }), field: 'rules[0].selection.tagRegex' },
+    { name: 'an unknown action key', text: ruleText({ action: { type: 'expire', after: 3 } }), field: 'rules[0].action.after' },
+    { name: 'an unknown rule key', text: ruleText({ enabled: true }), field: 'rules[0].enabled' },
+    { name: 'an unknown top-level key', text: JSON.stringify({ rules: [], version: 2 }), field: '(policy).version' },
   ])('rejects $name, naming $field', ({ text, field }) => {
     // Prepare / Act
     let error: unknown;
@@ -330,6 +415,15 @@ describe('samePolicy', () => {
     { name: 'swapped priorities', other: policyToText({ rules: [{ ...base.rules[0]!, rulePriority: 2 }, { ...base.rules[1]!, rulePriority: 1 }] }), same: false },
     { name: 'an extra rule', other: policyToText({ rules: [...base.rules, anyRule(3)] }), same: false },
     { name: 'text that is not JSON', other: 'not json', same: false },
+    // What an ECR that normalises stored text may hand back: defaults explicit, whitespace gone, AND lists reordered.
+    {
+      name: 'storageClass "standard" made explicit',
+      other: JSON.stringify({ rules: base.rules.map((r) => ({ ...r, selection: { ...r.selection, storageClass: 'standard' } })) }),
+      same: true,
+    },
+    { name: 'a storageClass "archive" where ours has none', other: JSON.stringify({ rules: [base.rules[0], { ...base.rules[1], selection: { ...base.rules[1]!.selection, storageClass: 'archive' } }] }), same: false },
+    { name: 'an unknown key', other: JSON.stringify({ rules: [base.rules[0], { ...base.rules[1], selection: { ...base.rules[1]!.selection, tagStatusV2: 'x' } }] }), same: false },
+    { name: 'JSON that is not a policy', other: '{"rules": [1]}', same: false },
   ])('compared with $name: $same', ({ other, same }) => {
     // Prepare / Act / Assess
     expect(samePolicy(text, other)).toBe(same);
@@ -337,10 +431,63 @@ describe('samePolicy', () => {
   });
 });
 
+describe('canonicalPolicyText', () => {
+  it('gives the same text for AND lists in any order, and none for a text that is not a policy', () => {
+    // Prepare
+    const one = policyToText({ rules: [tagged(1, ['a*', 'b*'])] });
+    const other = policyToText({ rules: [tagged(1, ['b*', 'a*'])] });
+
+    // Act / Assess
+    expect(canonicalPolicyText(one)).toBe(canonicalPolicyText(other));
+    expect(() => canonicalPolicyText('{"rules": {}}')).toThrow(PolicyError);
+  });
+});
+
+describe('withArchiveProtection', () => {
+  const ours = renderPolicy(DEFAULT_CONFIG);
+  const archiveExpiry: LifecycleRule = {
+    rulePriority: 9,
+    selection: { tagStatus: 'any', storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: 365 },
+    action: { type: 'expire' },
+  };
+
+  it('leaves a policy with no archive rule as it is', () => {
+    // Prepare / Act
+    const policy = withArchiveProtection(ours, DEFAULT_CONFIG.protectedTags);
+
+    // Assess
+    expect(policy).toBe(ours);
+  });
+
+  // "Lifecycle policy properties in Amazon ECR" (storageClass): a rule selects one storage class, so the standard
+  // protect rules do not reach an archived image; archive gets its own, with the only count type it takes.
+  it('shields the protected patterns in the archive class too, right after the standard protect rules, and stays valid', () => {
+    // Prepare
+    const merged = { rules: [...ours.rules, archiveExpiry] };
+
+    // Act
+    const policy = withArchiveProtection(merged, DEFAULT_CONFIG.protectedTags);
+
+    // Assess
+    expect(policy.rules.map((r) => [r.rulePriority, r.description ?? '', r.selection.storageClass ?? 'standard'])).toEqual([
+      [1, 'ecr-janitor: protect buildcache', 'standard'],
+      [2, 'ecr-janitor: protect keep-*', 'standard'],
+      [3, 'ecr-janitor: protect buildcache in archive', 'archive'],
+      [4, 'ecr-janitor: protect keep-* in archive', 'archive'],
+      [5, 'ecr-janitor: keep the 25 newest ci-*', 'standard'],
+      [6, 'ecr-janitor: expire untagged after 3 days', 'standard'],
+      [7, '', 'archive'],
+    ]);
+    expect(policy.rules[3]!.selection).toEqual({ tagStatus: 'tagged', tagPatternList: ['keep-*'], storageClass: 'archive', countType: 'sinceImageTransitioned', countUnit: 'days', countNumber: PROTECT_RULE_DAYS });
+    expect(lintPolicy(policy).errors).toEqual([]);
+    expect(withArchiveProtection(policy, DEFAULT_CONFIG.protectedTags)).toEqual(policy);
+  });
+});
+
 describe('mergePolicy', () => {
   const ours = renderPolicy(DEFAULT_CONFIG); // protect buildcache, protect keep-*, keep 25 ci-*, untagged 3 days
 
-  it('keeps foreign tagged rules after ours, renumbering priorities, and drops our previous rules', () => {
+  it('keeps foreign tagged rules after our protection and above our CI rules, renumbering priorities, and drops our previous rules', () => {
     // Prepare
     const installed: LifecyclePolicy = {
       rules: [
@@ -357,12 +504,12 @@ describe('mergePolicy', () => {
     expect(policy.rules.map((r) => [r.rulePriority, r.description])).toEqual([
       [1, 'ecr-janitor: protect buildcache'],
       [2, 'ecr-janitor: protect keep-*'],
-      [3, 'ecr-janitor: keep the 25 newest ci-*'],
-      [4, 'team: prod releases'],
-      [5, 'team: dev builds'],
+      [3, 'team: prod releases'],
+      [4, 'team: dev builds'],
+      [5, 'ecr-janitor: keep the 25 newest ci-*'],
       [6, 'ecr-janitor: expire untagged after 3 days'],
     ]);
-    expect(policy.rules[3]!.selection).toEqual(installed.rules[1]!.selection);
+    expect(policy.rules[2]!.selection).toEqual(installed.rules[1]!.selection);
     expect(warnings).toEqual([]);
     expect(lintPolicy(policy).errors).toEqual([]);
   });
@@ -380,7 +527,7 @@ describe('mergePolicy', () => {
     expect(lintPolicy(policy).errors).toEqual([]);
   });
 
-  it('replaces a foreign untagged rule with ours, with a warning', () => {
+  it("keeps a foreign untagged rule instead of ours (the team's choice; ECR allows one), with a warning", () => {
     // Prepare
     const installed: LifecyclePolicy = { rules: [tagged(1, ['prod-*'], 50, 'team: prod'), untagged(3, 14, 'team: untagged')] };
 
@@ -389,8 +536,10 @@ describe('mergePolicy', () => {
 
     // Assess
     const untaggedRules = policy.rules.filter((r) => r.selection.tagStatus === 'untagged');
-    expect(untaggedRules).toEqual([{ ...ours.rules[3]!, rulePriority: 5 }]);
-    expect(warnings).toEqual(['foreign rule 3 (untagged, sinceImagePushed 14 days) replaced by ours: ECR allows one untagged rule per storage class']);
+    expect(untaggedRules).toEqual([{ ...installed.rules[1]!, rulePriority: 5 }]);
+    expect(warnings).toEqual([
+      'our untagged rule (sinceImagePushed 3 days) gives way to foreign rule 3 (untagged, sinceImagePushed 14 days): ECR allows one untagged rule per storage class',
+    ]);
     expect(lintPolicy(policy).errors).toEqual([]);
   });
 
@@ -435,7 +584,9 @@ describe('mergePolicy', () => {
       .record({ rules: fc.array(foreignRule, { maxLength: 10 }), any: fc.option(fc.integer({ min: 1, max: 1000 }), { nil: undefined }) })
       .map(({ rules, any }) => {
         const untaggedRules = rules.filter((r) => r.selection.tagStatus === 'untagged').slice(0, 1); // a foreign policy is valid ECR
-        const all = [...rules.filter((r) => r.selection.tagStatus === 'tagged'), ...untaggedRules, ...(any ? [anyRule(0, any)] : [])];
+        // ECR wants a tag list once per storage class ("The set of all rules ... must contain a unique set of prefixes").
+        const taggedRules = rules.filter((r, i) => r.selection.tagStatus === 'tagged' && rules.findIndex((o) => o.selection.tagPatternList?.[0] === r.selection.tagPatternList?.[0]) === i);
+        const all = [...taggedRules, ...untaggedRules, ...(any ? [anyRule(0, any)] : [])];
         return { rules: all.map((r, i) => ({ ...r, rulePriority: (i + 1) * 10 })) };
       });
 
@@ -444,7 +595,7 @@ describe('mergePolicy', () => {
       fc.property(installed, (foreign) => {
         const { policy, warnings } = mergePolicy(ours, foreign);
         expect(lintPolicy(policy).errors).toEqual([]);
-        expect(policy.rules.slice(0, 3)).toEqual(ours.rules.slice(0, 3));
+        expect(policy.rules.slice(0, 2)).toEqual(ours.rules.slice(0, 2));
         expect(policy.rules.map((r) => r.rulePriority)).toEqual(policy.rules.map((_, i) => i + 1));
         const foreignUntagged = foreign.rules.filter((r) => r.selection.tagStatus === 'untagged').length;
         expect(warnings).toHaveLength(foreignUntagged);

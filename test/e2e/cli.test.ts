@@ -166,3 +166,66 @@ describe('ecr-janitor run', () => {
     expect(await world.policyOf('web')).toContain('ecr-janitor:');
   });
 });
+
+describe('ecr-janitor run: no silent failure (issue 9, points 5, 6, 8 and 9)', () => {
+  it('exits 1 when a repository is refused (maxExpireShare), logging the reason at error, and still finishes the others', async () => {
+    // Prepare: app would lose 4 of its 5 images at once; web is fine.
+    for (let n = 0; n < 4; n++) await pushSingleImage(world.client, 'app', { tags: [], seed: `stray-${n}`, bytes: SMALL });
+    await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'v1', bytes: SMALL });
+    await pushSingleImage(world.client, 'web', { tags: ['w1'], seed: 'w1', bytes: SMALL });
+    world.emulator.setClock(Date.now());
+    const config = await configFile('share.json', { maxExpireShare: 0.5, pins: { ecs: false, lambda: false } });
+
+    // Act
+    const { code, stdout, stderr } = await cli(['run', '--json', '--config', config, '--state-dir', join(world.stateDir, 'cli-state')]);
+
+    // Assess
+    expect(code).toBe(1);
+    const report = JSON.parse(stdout);
+    expect(report.repositories.map((r: { name: string; status: string }) => [r.name, r.status])).toEqual([['app', 'refused'], ['web', 'ok']]);
+    expect(report.repositories[0].refused).toMatch(/maxExpireShare/);
+    expect(report.totals).toMatchObject({ refused: 1, blocked: 0, failed: 0 });
+    expect(stderr).toMatch(/"level":"error".*repository app: refused: .*maxExpireShare/);
+    expect(await world.policyOf('web')).toContain('ecr-janitor:');
+  });
+
+  it('exits 1 and says so when the config manages none of the repositories', async () => {
+    // Prepare
+    const config = await configFile('none.json', { repositories: { include: ['nothing-*'] }, pins: { ecs: false, lambda: false } });
+
+    // Act
+    const { code, stderr } = await cli(['run', '--config', config, '--state-dir', join(world.stateDir, 'cli-state')]);
+
+    // Assess
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/the config manages none of the registry's repositories \(include \["nothing-\*"\], exclude \[\]\): nothing was done/);
+  });
+
+  it('exits 2 before any call to the registry when --state-dir is not writable', async () => {
+    // Prepare
+    await pushSingleImage(world.client, 'app', { tags: [], seed: 'pinned', bytes: SMALL });
+    const config = await configFile('plain.json', { pins: { ecs: false, lambda: false } });
+    const statsBefore = world.emulator.stats();
+
+    // Act
+    const { code, stderr } = await cli(['run', '--config', config, '--state-dir', '/proc/ecr-janitor-state']);
+
+    // Assess
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--state-dir \/proc\/ecr-janitor-state is not writable/);
+    expect(world.emulator.stats()).toEqual(statsBefore);
+  });
+
+  it('handles a repository named twice with --repository once', async () => {
+    // Prepare
+    await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'v1', bytes: SMALL });
+    const config = await configFile('plain.json', { pins: { ecs: false, lambda: false }, maxExpireShare: 1 });
+
+    // Act
+    const { code, stdout } = await cli(['plan', '--json', '--config', config, '--repository', 'app', '--repository', 'app', '--state-dir', join(world.stateDir, 'cli-state')]);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(JSON.parse(stdout).repositories.map((r: { name: string }) => r.name)).toEqual(['app']);
+  });
+});

@@ -1,7 +1,7 @@
 // What the handler reads besides the config: which pin sources to wire, and which repositories the event names.
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../lambda/domain/config.js';
-import { pinSourcesFor, repositoriesOf } from '../../lambda/handler.js';
+import { makeHandler, pinSourcesFor, repositoriesOf } from '../../lambda/handler.js';
 
 describe('pinSourcesFor', () => {
   it('adds a failing source when the account id is unknown and ECS or Lambda pins are on', async () => {
@@ -45,6 +45,8 @@ describe('repositoriesOf (the invocation event)', () => {
     [{ 'detail-type': 'Scheduled Event', source: 'aws.events' }, undefined],
     [null, undefined],
     [{ repositories: ['team/app', 'web'] }, ['team/app', 'web']],
+    [{ repositories: ['web', 'team/app', 'web'] }, ['web', 'team/app']],
+    [{ version: '0', id: 'x', 'detail-type': 'Scheduled Event', source: 'aws.events', time: '2026-01-01T03:00:00Z', resources: [], detail: {} }, undefined],
   ])('reads %j as %j', (event, expected) => {
     // Act
     const repositories = repositoriesOf(event);
@@ -59,5 +61,32 @@ describe('repositoriesOf (the invocation event)', () => {
 
     // Assess
     expect(read).toThrow(/event\.repositories must be a non-empty list of repository names/);
+  });
+});
+
+describe('malformed invocation events (issue 9, point 5)', () => {
+  it.each([
+    ['a string', 'web', /^event: a string is not an invocation event/],
+    ['an array', ['web'], /^event: a list is not an invocation event/],
+    ['a typo of repositories', { repository: ['x'] }, /^event\.repository: unknown field \(did you mean "repositories"\?\)/],
+    ['an EventBridge event that is not the schedule', { source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail: {} }, /^event\.source: unknown field/],
+    ['repositories with another field', { repositories: ['web'], dryRun: false }, /^event\.dryRun: unknown field/],
+  ])('%s throws before anything is wired, read or written', async (_name, event, message) => {
+    // Prepare
+    let wired = 0;
+    const handler = makeHandler(
+      () => {
+        wired += 1;
+        throw new Error('the handler must not wire anything for a malformed event');
+      },
+      { JANITOR_CONFIG: '{}' },
+    );
+
+    // Act
+    const invocation = handler(event, { invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ecr-janitor' });
+
+    // Assess
+    await expect(invocation).rejects.toThrow(message);
+    expect(wired).toBe(0);
   });
 });

@@ -111,10 +111,13 @@ describe('handler: pins, protection and grace', () => {
     expect((await world.stateStore.load('app'))!.pinsLastSeen).toEqual({ [v1.digest]: night1 });
     expect(world.logs).toContainEqual({ level: 'error', fields: { source: 'ecs', err: expect.stringMatching(/AccessDenied/) }, message: 'pin discovery failed; repositories fail closed' });
     for (const repository of ['app', 'fresh', 'web']) {
-      expect(world.logs).toContainEqual(expect.objectContaining({ level: 'info', message: `repository ${repository}: blocked` }));
+      // A blocked repository is not cleaned: an error with the reason, never a quiet info line (issue 9, point 8).
+      expect(world.logs).toContainEqual(
+        expect.objectContaining({ level: 'error', message: expect.stringMatching(new RegExp(`^repository ${repository}: blocked: pin discovery failed`)) }),
+      );
     }
     const [totals, ...perRepository] = world.emfDocuments(emfFrom);
-    expect(totals).toMatchObject({ BlockedRepositories: 3, FailedRepositories: 0, Errors: 0 });
+    expect(totals).toMatchObject({ BlockedRepositories: 3, NotCleanedRepositories: 3, FailedRepositories: 0, Errors: 0 });
     expect(perRepository.map((d) => [d.Repository, d.status]).sort()).toEqual([['app', 'blocked'], ['fresh', 'blocked'], ['web', 'blocked']]);
   });
 });
@@ -178,7 +181,7 @@ describe('handler: EMF metrics', () => {
     expect(lifecycle.expired).toHaveLength(3);
     expect(reapedBytes).toBe(lifecycle.expired.reduce((sum, e) => sum + e.bytes, 0));
     expect(night1).toMatchObject({ reapedImages: 0, reapedBytes: 0 });
-    expect(night2).toEqual({ repositories: 2, failed: 0, blocked: 0, reapedImages: 3, reapedBytes, estimatedMonthlySavingsUsd: savings });
+    expect(night2).toEqual({ repositories: 2, failed: 0, blocked: 0, refused: 0, reapedImages: 3, reapedBytes, estimatedMonthlySavingsUsd: savings });
     expect(savings).toBe(0.42);
 
     const documents = world.emfDocuments(emfFrom);

@@ -67,4 +67,36 @@ describe('fault scenarios (14 days, 10 builds a day per account)', () => {
     expect(result.faultedRuns.every((run) => /: ok;/.test(run))).toBe(true);
     expect(result.faultedRuns.some((run) => run.includes('policy installed'))).toBe(true);
   });
+
+  it('read failures on night 2: every repository fails with its policy put on hold, and the next night resumes (issue 9)', async () => {
+    // Act
+    const result = await scenario('read-failures');
+
+    // Assess
+    expect(result.faultedRuns.length).toBeGreaterThan(0);
+    expect(result.faultedRuns.every((run) => /: failed .*policy held/.test(run))).toBe(true);
+    expect(result.failedPulls).toBe(0);
+    expect(result.convergence?.day).toBe(result.faultNights[0]! + 1);
+  });
+
+  it('lost state: every repository runs ok and nothing live is lost; the stored images match the reference once the grace is over', async () => {
+    // Act
+    const result = await scenario('lost-state');
+
+    // Assess
+    expect(result.faultedRuns.every((run) => /: ok;/.test(run))).toBe(true);
+    expect(result.failedPulls).toBe(0);
+    expect(result.sameImagesFromDay).toBeDefined();
+  });
+
+  it('corrupt state: every repository is blocked that night (nothing written but a hold), nothing live is lost, the next night runs ok', async () => {
+    // Act
+    const result = await scenario('corrupt-state');
+
+    // Assess
+    expect(result.faultedRuns.every((run) => /: blocked \(run state unreadable/.test(run) && /tags \+0 -0/.test(run))).toBe(true);
+    expect(result.failedPulls).toBe(0);
+    expect(result.convergence).toMatchObject({ day: result.faultNights[0]! + 1, runOk: true, replanClean: true });
+  });
 });
+
