@@ -118,9 +118,11 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
     throw new ConfigError('-c alarmEmail', [{ field: 'alarmEmail', message: `must be an e-mail address, got ${JSON.stringify(alarmEmail)}` }]);
   }
   const assetBucket = stackSetAssetBucket(app);
+  const access = accessContext(app);
   // cdk-nag v3 is a policy-validation plugin: violations fail `cdk synth` with a report (cdk.out/*validation*).
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const targets: StackTarget[] = assetBucket ? [{ id: 'EcrJanitor' }] : stackTargets(app, options.env);
+  checkRoleNameUnique(access.roleName, targets);
   return targets.map(
     (target) =>
       new EcrJanitorStack(app, target.id, {
@@ -131,9 +133,51 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
         config,
         configSource: source,
         ...(typeof alarmEmail === 'string' ? { alarmEmail } : {}),
+        ...access,
         ...(options.code ? { code: options.code } : {}),
       }),
   );
+}
+
+export interface AccessContext {
+  rolePermissionsBoundary?: string;
+  roleName?: string;
+  stateBreakGlassRole?: string;
+}
+
+/**
+ * Context for organizations with IAM guard rails: `permissionsBoundary` (managed policy name or ARN) on every role,
+ * `roleName` (a fixed role name; `{region}` is replaced by the stack's region) and `stateBreakGlassRoleArn` (the one
+ * role besides the function's that may write state/*).
+ */
+export function accessContext(app: App): AccessContext {
+  const problems: { field: string; message: string }[] = [];
+  const read = (name: string, pattern: RegExp, expected: string): string | undefined => {
+    const value = app.node.tryGetContext(name) as unknown;
+    if (value === undefined) return undefined;
+    if (typeof value === 'string' && pattern.test(value)) return value;
+    problems.push({ field: name, message: `must be ${expected}, got ${JSON.stringify(value)}` });
+    return undefined;
+  };
+  const boundary = read('permissionsBoundary', /^(arn:aws[\w-]*:iam::\d{12}:policy\/)?[\w+=,.@/-]{1,128}$/, 'a managed policy name or ARN, e.g. "org-boundary"');
+  const roleName = read('roleName', /^(?:[\w+=,.@-]|\{region\}){1,64}$/, 'an IAM role name (letters, digits, + = , . @ _ -; "{region}" allowed), e.g. "ecr-janitor-{region}"');
+  const breakGlass = read('stateBreakGlassRoleArn', /^arn:aws[\w-]*:iam::\d{12}:role\/[\w+=,.@/-]+$/, 'an IAM role ARN, e.g. "arn:aws:iam::123456789012:role/break-glass"');
+  if (problems.length > 0) throw new ConfigError('cdk.json context', problems);
+  return {
+    ...(boundary !== undefined ? { rolePermissionsBoundary: boundary } : {}),
+    ...(roleName !== undefined ? { roleName } : {}),
+    ...(breakGlass !== undefined ? { stateBreakGlassRole: breakGlass } : {}),
+  };
+}
+
+/** IAM role names are global to an account: two stacks of one account need `{region}` in the name. */
+function checkRoleNameUnique(roleName: string | undefined, targets: readonly StackTarget[]): void {
+  if (roleName === undefined || roleName.includes('{region}')) return;
+  const accounts = targets.map((t) => t.env?.account).filter((a): a is string => a !== undefined);
+  const twice = accounts.find((account, i) => accounts.indexOf(account) !== i);
+  if (twice !== undefined) {
+    throw new ConfigError('-c roleName', [{ field: 'roleName', message: `account ${twice} gets several stacks and IAM role names are per account: put {region} in it, e.g. "${roleName}-{region}"` }]);
+  }
 }
 
 /** The problems of a ConfigError, one per line, for the terminal. */

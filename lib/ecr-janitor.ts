@@ -6,6 +6,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -17,7 +18,7 @@ import { configToText, parseConfig } from '../lambda/domain/config.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 import { JanitorFunction } from './janitor-function.js';
 import { acknowledge, iam5ResourceFinding } from './nag.js';
-import { janitorGrants } from './permissions.js';
+import { janitorGrants, stateWriteGuard } from './permissions.js';
 
 /** A Lambda's environment variables, names and values together, may not exceed 4 KB. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -55,6 +56,12 @@ export interface EcrJanitorProps {
    * @default Duration.hours(26) (a nightly schedule plus slack)
    */
   readonly missedRunAfter?: Duration;
+  /**
+   * The not-cleaned alarm fires when some repository was blocked or refused (nothing cleaned there as configured) this
+   * many nights in a row. Whole nights, 1 to 7.
+   * @default 2
+   */
+  readonly notCleanedNights?: number;
   /** Create the CloudWatch dashboard. @default true */
   readonly dashboard?: boolean;
   /** Turn the schedule on. @default true */
@@ -66,6 +73,24 @@ export interface EcrJanitorProps {
    * @default - bundle lambda/handler.ts with the local esbuild
    */
   readonly code?: lambda.Code;
+  /**
+   * Permissions boundary for every role of the construct: a managed policy, or its name or ARN. (Named apart from
+   * StackProps.permissionsBoundary, which does the same for a whole stack.)
+   * @default - none
+   */
+  readonly rolePermissionsBoundary?: iam.IManagedPolicy | string;
+  /**
+   * A fixed name for the function's role, for organizations that allow-list role names. Role names are global to the
+   * account: with stacks in several regions of one account, put `{region}` in it (replaced by the stack's region).
+   * @default - a name CloudFormation generates
+   */
+  readonly roleName?: string;
+  /**
+   * Break-glass role (or its ARN) that may also write and delete `state/*`, to restore or remove a state by hand.
+   * Every other principal, administrators included, is denied by the bucket policy.
+   * @default - only the function's role writes state
+   */
+  readonly stateBreakGlassRole?: iam.IRole | string;
 }
 
 export class EcrJanitor extends Construct {
@@ -76,6 +101,8 @@ export class EcrJanitor extends Construct {
   readonly rule: events.Rule;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly missedRunAlarm: cloudwatch.Alarm;
+  /** Some repository blocked or refused `notCleanedNights` nights in a row: a janitor that stopped cleaning. */
+  readonly notCleanedAlarm: cloudwatch.Alarm;
   readonly alarmTopic?: sns.ITopic;
   readonly dashboard?: cloudwatch.Dashboard;
 
@@ -116,7 +143,13 @@ export class EcrJanitor extends Construct {
       environment,
       description: 'ecr-janitor: nightly ECR lifecycle policies, protection tags and a reap report',
       ...(props.code ? { code: props.code } : {}),
+      ...(props.roleName !== undefined ? { roleName: props.roleName.replace(/\{region\}/g, Stack.of(this).region) } : {}),
     });
+    if (props.rolePermissionsBoundary !== undefined) iam.PermissionsBoundary.of(this).apply(boundaryPolicy(this, props.rolePermissionsBoundary));
+    // Only the function (and the break-glass role) may write state: a state written by anyone else could end a pin's grace.
+    const breakGlass = props.stateBreakGlassRole;
+    const stateWriters = [fn.role.roleArn, ...(breakGlass === undefined ? [] : [typeof breakGlass === 'string' ? breakGlass : breakGlass.roleArn])];
+    this.stateBucket.addToResourcePolicy(stateWriteGuard(this.stateBucket, stateWriters));
     this.function = fn.function;
     this.logGroup = fn.logGroup;
     // A failed run is reported by the Errors alarm and the next night runs again; an immediate async retry would
@@ -169,6 +202,28 @@ export class EcrJanitor extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.BREACHING,
     });
 
+    const nights = props.notCleanedNights ?? 2;
+    if (!Number.isInteger(nights) || nights < 1 || nights > 7) throw new Error(`notCleanedNights must be a whole number of nights from 1 to 7, got ${nights}`);
+    // Daily periods: one bad night (a deploy in progress, a throttled pin source) is in the logs; two in a row page.
+    this.notCleanedAlarm = new cloudwatch.Alarm(this, 'NotCleanedAlarm', {
+      alarmDescription:
+        `ecr-janitor left some repository blocked or refused (not cleaned as configured) ${nights} night(s) in a row ` +
+        `(${METRIC_NAMESPACE}/NotCleanedRepositories). The run's error-level log lines name each repository and the reason.`,
+      metric: new cloudwatch.Metric({
+        namespace: METRIC_NAMESPACE,
+        metricName: 'NotCleanedRepositories' satisfies TotalMetric,
+        // Sum: with sharded invocations, any shard that left a repository uncleaned counts for the night.
+        statistic: cloudwatch.Stats.SUM,
+        period: Duration.days(1),
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: nights,
+      datapointsToAlarm: nights,
+      // No run at all is the missed-run alarm's business.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
     if (props.alarmTopic || props.alarmEmail) {
       let topic = props.alarmTopic;
       if (!topic) {
@@ -182,7 +237,7 @@ export class EcrJanitor extends Construct {
       }
       if (props.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
       const action = new cwActions.SnsAction(topic);
-      for (const alarm of [this.errorsAlarm, this.missedRunAlarm]) {
+      for (const alarm of [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm]) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }
@@ -275,10 +330,17 @@ export class EcrJanitor extends Construct {
         right: [fn.function.metricDuration({ period: Duration.days(1), statistic: cloudwatch.Stats.MAXIMUM })],
         width: 12,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm, this.missedRunAlarm], width: 12 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm], width: 12 }),
     );
     return dashboard;
   }
+}
+
+function boundaryPolicy(scope: Construct, boundary: iam.IManagedPolicy | string): iam.IManagedPolicy {
+  if (typeof boundary !== 'string') return boundary;
+  return boundary.startsWith('arn:')
+    ? iam.ManagedPolicy.fromManagedPolicyArn(scope, 'PermissionsBoundary', boundary)
+    : iam.ManagedPolicy.fromManagedPolicyName(scope, 'PermissionsBoundary', boundary);
 }
 
 /** Fails synth when the environment would exceed Lambda's 4 KB, pointing at the SSM parameter for pins. */

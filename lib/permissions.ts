@@ -6,10 +6,17 @@ import type { IBucket } from 'aws-cdk-lib/aws-s3';
 import type { IConstruct } from 'constructs';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 
-/** What the janitor changes in a repository: lifecycle policy, protection tags (PutImage), tag removal. */
+/**
+ * What the janitor changes in a repository: lifecycle policy, protection tags (PutImage), tag removal. Every ECR write
+ * the role holds is in this list (it has no TagResource, so it cannot opt a repository in by itself).
+ */
 export const ECR_WRITE_ACTIONS = ['ecr:PutLifecyclePolicy', 'ecr:PutImage', 'ecr:BatchDeleteImage'] as const;
 
-/** Per-repository reads. ListImageReferrers is authorized by ecr:BatchGetImage; the action is listed for clarity. */
+/**
+ * Per-repository reads. ListImageReferrers is authorized by ecr:BatchGetImage; the action is listed for clarity.
+ * StartLifecyclePolicyPreview is "Write" in IAM's access levels but changes nothing in the repository; with
+ * repositories.tag it carries the same tag condition as the writes.
+ */
 export const ECR_REPOSITORY_READ_ACTIONS = [
   'ecr:DescribeImages',
   'ecr:BatchGetImage',
@@ -31,6 +38,20 @@ export const ECS_PIN_ACTIONS = [
 
 export const LAMBDA_PIN_ACTIONS = ['lambda:ListFunctions', 'lambda:GetFunction'] as const;
 
+/**
+ * Object writes the state bucket refuses to every principal but the janitor's role (and the break-glass role): a
+ * state written by anyone else could end a pin's grace early. PutObject also covers CopyObject and multipart uploads.
+ */
+export const STATE_WRITE_ACTIONS = [
+  's3:PutObject',
+  's3:DeleteObject',
+  's3:DeleteObjectVersion',
+  's3:PutObjectTagging',
+  's3:DeleteObjectTagging',
+  's3:ReplicateObject',
+  's3:ReplicateDelete',
+] as const;
+
 /** `arn:<partition>:ecr:<region>:<account>:repository/<glob>` for this stack's account and region. */
 export function repositoryArn(scope: IConstruct, glob: string): string {
   return Stack.of(scope).formatArn({ service: 'ecr', resource: 'repository', resourceName: glob });
@@ -49,12 +70,25 @@ export interface JanitorGrant {
 
 const STATE_PREFIX = 'state/';
 
+/**
+ * With repositories.tag set, the repository statements only apply where the repository carries the tag: IAM then
+ * refuses a write to any other repository, whatever the code does. ECR evaluates aws:ResourceTag on repository
+ * resources (Amazon ECR User Guide, "Using Tag-Based Access Control"; Service Authorization Reference, "Actions,
+ * resources, and condition keys for Amazon Elastic Container Registry").
+ */
+export function repositoryTagCondition(config: JanitorConfig): Record<string, Record<string, string>> | undefined {
+  const tag = config.repositories.tag;
+  return tag ? { StringEquals: { [`aws:ResourceTag/${tag.key}`]: tag.value } } : undefined;
+}
+
 /** Every statement the janitor's role needs for `config`, in a stable order. */
 export function janitorGrants(scope: IConstruct, config: JanitorConfig, stateBucket: IBucket): JanitorGrant[] {
   const stack = Stack.of(scope);
   const include = unique(config.repositories.include);
   const exclude = unique(config.repositories.exclude);
   const managed = include.map((glob) => repositoryArn(scope, glob));
+  const optedIn = repositoryTagCondition(config);
+  const onlyOptedIn = optedIn ? { conditions: optedIn } : {};
   const grants: JanitorGrant[] = [];
   const globReason = (glob: string) =>
     `Repository glob "${glob}" from repositories.include in the janitor config: the janitor manages every repository it matches, and IAM ARN wildcards match exactly like the config globs.`;
@@ -64,20 +98,25 @@ export function janitorGrants(scope: IConstruct, config: JanitorConfig, stateBuc
     wildcards: [{ resource: '*', reason: 'ecr:DescribeRegistry has no resource type in IAM (registry-level call); it only returns the registry id and replication settings.' }],
   });
   grants.push({
-    statement: new iam.PolicyStatement({ sid: 'ListRepositories', actions: ['ecr:DescribeRepositories'], resources: [repositoryArn(scope, '*')] }),
+    statement: new iam.PolicyStatement({
+      sid: 'ListRepositories',
+      // ListTagsForResource: DescribeRepositories returns no tags, and repositories.tag selects by them.
+      actions: ['ecr:DescribeRepositories', ...(optedIn ? ['ecr:ListTagsForResource'] : [])],
+      resources: [repositoryArn(scope, '*')],
+    }),
     wildcards: [
       {
         resource: repositoryArn(scope, '*'),
-        reason: 'DescribeRepositories enumerates the repositories of this registry so the config globs can be matched; it returns repository metadata only, no images.',
+        reason: `DescribeRepositories enumerates the repositories of this registry so the config globs can be matched${optedIn ? ', and ListTagsForResource reads their tags to find those that opted in (repositories.tag)' : ''}; they return repository metadata only, no images.`,
       },
     ],
   });
   grants.push({
-    statement: new iam.PolicyStatement({ sid: 'ReadManagedRepositories', actions: [...ECR_REPOSITORY_READ_ACTIONS], resources: managed }),
+    statement: new iam.PolicyStatement({ sid: 'ReadManagedRepositories', actions: [...ECR_REPOSITORY_READ_ACTIONS], resources: managed, ...onlyOptedIn }),
     wildcards: include.filter((g) => g.includes('*')).map((glob) => ({ resource: repositoryArn(scope, glob), reason: globReason(glob) })),
   });
   grants.push({
-    statement: new iam.PolicyStatement({ sid: 'WriteManagedRepositories', actions: [...ECR_WRITE_ACTIONS], resources: managed }),
+    statement: new iam.PolicyStatement({ sid: 'WriteManagedRepositories', actions: [...ECR_WRITE_ACTIONS], resources: managed, ...onlyOptedIn }),
     wildcards: [],
   });
   if (exclude.length > 0) {
@@ -150,6 +189,23 @@ export function janitorGrants(scope: IConstruct, config: JanitorConfig, stateBuc
     wildcards: [],
   });
   return grants;
+}
+
+/**
+ * The state bucket's guard: no principal but `writers` (role ARNs) may write or delete `state/*`. An explicit deny in a
+ * bucket policy wins over any identity policy in the account, an administrator's included (IAM User Guide, "Policy
+ * evaluation logic"); aws:PrincipalArn is the role's ARN for its sessions (IAM User Guide, "AWS global condition
+ * context keys").
+ */
+export function stateWriteGuard(stateBucket: IBucket, writers: readonly string[]): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    sid: 'OnlyTheJanitorWritesState',
+    effect: iam.Effect.DENY,
+    principals: [new iam.AnyPrincipal()],
+    actions: [...STATE_WRITE_ACTIONS],
+    resources: [stateBucket.arnForObjects(`${STATE_PREFIX}*`)],
+    conditions: { ArnNotEquals: { 'aws:PrincipalArn': [...writers] } },
+  });
 }
 
 function unique(values: readonly string[]): string[] {

@@ -1,11 +1,27 @@
 // Run state as stored (file or S3 object). Read strictly: a state we misread could end a pin's grace period early.
+// Each object carries its repository and a checksum over a canonical body, so a hand-edited object or one copied from
+// another repository is caught here, in both stores, and the app treats it as missing (StateIntegrityError).
+// The checksum is not a signature: whoever can write the object can recompute it. Only the bucket policy keeps other
+// writers out (lib/ecr-janitor.ts); the checksum catches the edits and copies that slip past it or predate it.
+import { createHash } from 'node:crypto';
+import { StateIntegrityError } from '../app/ports.js';
 import type { RepositoryState } from '../domain/types.js';
 
-export function stateToText(state: RepositoryState): string {
-  return `${JSON.stringify(state, null, 2)}\n`;
+/** `sha256:<hex>` over the canonical JSON (keys sorted, no whitespace) of the state's known fields. */
+export function stateChecksum(state: RepositoryState): string {
+  return `sha256:${createHash('sha256').update(canonicalJson(knownFields(state)), 'utf8').digest('hex')}`;
 }
 
-/** Parses and checks stored state; throws naming `where` and the offending field. */
+export function stateToText(state: RepositoryState): string {
+  const body = knownFields(state);
+  return `${JSON.stringify({ ...body, checksum: stateChecksum(body) }, null, 2)}\n`;
+}
+
+/**
+ * Parses and checks stored state; throws naming `where` and the offending field. A well-formed state that fails its
+ * integrity check (another repository's, a checksum that does not match, no checksum at all) throws
+ * StateIntegrityError: the caller treats it as missing.
+ */
 export function parseStateText(text: string, where: string, expectedRepository: string): RepositoryState {
   let value: unknown;
   try {
@@ -17,10 +33,8 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     throw new Error(`${where}: ${problem}`);
   };
   if (!isRecord(value)) return fail('expected a JSON object');
-  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests } = value;
+  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests, checksum } = value;
   if (typeof repository !== 'string') fail('repository must be a string');
-  // A state file under the wrong name would carry another repository's pins.
-  if (repository !== expectedRepository) fail(`repository is "${repository}", expected "${expectedRepository}"`);
   if (!isRecord(pinsLastSeen)) fail('pinsLastSeen must be an object of digest -> epoch milliseconds');
   const state: RepositoryState = { repository, pinsLastSeen: numbersOf(pinsLastSeen, 'pinsLastSeen', fail) };
   if (lastInventory !== undefined) {
@@ -39,7 +53,40 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     if (typeof heldPolicyText !== 'string') fail('heldPolicyText must be the text of a lifecycle policy');
     state.heldPolicyText = heldPolicyText;
   }
+  // A state under the wrong name would carry another repository's pins.
+  if (repository !== expectedRepository) {
+    throw new StateIntegrityError(`${where}: repository is "${repository}", expected "${expectedRepository}"`, 'repository');
+  }
+  if (checksum === undefined) {
+    throw new StateIntegrityError(`${where}: has no checksum (written before ecr-janitor checked its state, or by hand)`, 'unchecked');
+  }
+  const expected = stateChecksum(state);
+  if (checksum !== expected) {
+    throw new StateIntegrityError(`${where}: checksum ${JSON.stringify(checksum)} does not match its content (${expected}); it was changed outside the janitor`, 'checksum');
+  }
   return state;
+}
+
+/** Only the fields the janitor reads: what is stored is exactly what is checked. */
+function knownFields(state: RepositoryState): RepositoryState {
+  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText } = state;
+  return {
+    repository,
+    pinsLastSeen,
+    ...(lastInventory !== undefined ? { lastInventory: { at: lastInventory.at, bytes: lastInventory.bytes } } : {}),
+    ...(indexManifests !== undefined ? { indexManifests } : {}),
+    ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
+  };
+}
+
+/** JSON with object keys sorted at every level: one text per value, whatever order the keys were built in. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (isRecord(value)) {
+    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
+    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
 }
 
 function numbersOf(record: Record<string, unknown>, field: string, fail: (problem: string) => never): Record<string, number> {

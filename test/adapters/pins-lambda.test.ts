@@ -1,4 +1,4 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
+import { GetFunctionCommand, LambdaClient, ListFunctionsCommand } from '@aws-sdk/client-lambda';
 import { describe, expect, test } from 'vitest';
 import { createLambdaPinSource } from '../../lambda/adapters/pins-lambda.js';
 import { digestOf, fakeTransport, jsonError, ok, type Responder, TEST_CREDENTIALS } from './fake-aws.js';
@@ -63,6 +63,41 @@ describe('Lambda pin source', () => {
       ['ALL', 'page-2'],
     ]);
     expect(transport.requests.some((r) => r.path.endsWith('fn-zip'))).toBe(false);
+  });
+
+  test('keeps nothing of a function but its name, version, package type and image URIs: no environment, never logged', async () => {
+    // Prepare: functions whose configuration holds a secret, and an SDK logger that records what the client logs.
+    const SECRET = 'db-password-hunter2';
+    const configuration = {
+      FunctionName: 'fn-a',
+      Version: '$LATEST',
+      PackageType: 'Image',
+      Role: 'arn:aws:iam::111122223333:role/fn-a',
+      Environment: { Variables: { DB_PASSWORD: SECRET } },
+    };
+    const transport = fakeTransport((request) =>
+      isListFunctions(request.path)
+        ? ok({ Functions: [configuration] })
+        : ok({ Configuration: configuration, Code: { RepositoryType: 'ECR', ImageUri: `${HOST}/team/app:2.0` }, Tags: { owner: SECRET } }),
+    );
+    const logged: unknown[] = [];
+    const record = (...args: unknown[]) => logged.push(args);
+    const logger = { trace: record, debug: record, info: record, warn: record, error: record };
+    const client = new LambdaClient({ region: 'eu-west-1', credentials: TEST_CREDENTIALS, requestHandler: transport.requestHandler, logger });
+    const source = createLambdaPinSource(client, REGISTRY);
+    createLambdaPinSource(client, REGISTRY); // a second source over the same client must not stack the middleware
+
+    // Act
+    const references = await source.discover();
+    const listed = await client.send(new ListFunctionsCommand({}));
+    const got = await client.send(new GetFunctionCommand({ FunctionName: 'fn-a' }));
+
+    // Assess
+    expect(references).toEqual([{ repository: 'team/app', tag: '2.0', source: 'lambda:fn-a' }]);
+    expect(listed.Functions).toEqual([{ FunctionName: 'fn-a', Version: '$LATEST', PackageType: 'Image' }]);
+    expect(got).toEqual({ $metadata: expect.anything(), Code: { ImageUri: `${HOST}/team/app:2.0` } });
+    expect(logged.length).toBeGreaterThan(0);
+    expect(JSON.stringify(logged)).not.toContain(SECRET);
   });
 
   test('a failed listing fails discovery', async () => {

@@ -1,21 +1,33 @@
-// Stored run state is read strictly: a misread field could end a pin's grace early or lose a held policy.
+// Stored run state is read strictly: a misread field could end a pin's grace early or lose a held policy, and a state
+// changed outside the janitor (edited, or copied from another repository) must be caught, in every store.
 import { describe, expect, it } from 'vitest';
-import { parseStateText, stateToText } from '../../lambda/adapters/state-codec.js';
+import { parseStateText, stateChecksum, stateToText } from '../../lambda/adapters/state-codec.js';
+import { StateIntegrityError } from '../../lambda/app/ports.js';
 import type { RepositoryState } from '../../lambda/domain/types.js';
 
 const DIGEST = `sha256:${'a'.repeat(64)}`;
+const DAY = 86_400_000;
+
+const state: RepositoryState = {
+  repository: 'team/app',
+  pinsLastSeen: { [DIGEST]: 1_700_000_000_000 },
+  lastInventory: { at: 1_700_000_000_000, bytes: { [DIGEST]: 42 } },
+  indexManifests: { [DIGEST]: '{"schemaVersion":2,"manifests":[]}' },
+  heldPolicyText: '{"rules":[]}',
+};
+
+/** The error a parse throws; a parse that succeeds fails the test. */
+function parseError(text: string, repository: string): unknown {
+  try {
+    parseStateText(text, 'state/x', repository);
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected the state to be refused');
+}
 
 describe('state codec', () => {
   it('round-trips every field, the held policy and the index manifests included', () => {
-    // Prepare
-    const state: RepositoryState = {
-      repository: 'team/app',
-      pinsLastSeen: { [DIGEST]: 1_700_000_000_000 },
-      lastInventory: { at: 1_700_000_000_000, bytes: { [DIGEST]: 42 } },
-      indexManifests: { [DIGEST]: '{"schemaVersion":2,"manifests":[]}' },
-      heldPolicyText: '{"rules":[]}',
-    };
-
     // Act
     const read = parseStateText(stateToText(state), 'state/team/app', 'team/app');
 
@@ -23,18 +35,89 @@ describe('state codec', () => {
     expect(read).toEqual(state);
   });
 
+  it('stores the repository and a sha256 checksum of the content beside it', () => {
+    // Act
+    const stored = JSON.parse(stateToText(state)) as Record<string, unknown>;
+
+    // Assess
+    expect(stored.repository).toBe('team/app');
+    expect(stored.checksum).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(stored.checksum).toBe(stateChecksum(state));
+  });
+
+  it('checks the content, not the layout: the same state with its keys reordered still reads', () => {
+    // Prepare
+    const stored = JSON.parse(stateToText(state)) as Record<string, unknown>;
+    const reordered = Object.fromEntries(Object.entries(stored).reverse());
+
+    // Act
+    const read = parseStateText(JSON.stringify(reordered), 'state/team/app', 'team/app');
+
+    // Assess
+    expect(read).toEqual(state);
+  });
+
+  it('refuses a state whose pin time was edited after it was written (checksum)', () => {
+    // Prepare: claim the pin was last seen 30 days earlier, so its grace would be over.
+    const stored = JSON.parse(stateToText(state)) as { pinsLastSeen: Record<string, number> };
+    stored.pinsLastSeen[DIGEST] = stored.pinsLastSeen[DIGEST]! - 30 * DAY;
+
+    // Act
+    const error = parseError(JSON.stringify(stored), 'team/app');
+
+    // Assess
+    expect(error).toBeInstanceOf(StateIntegrityError);
+    expect(error).toMatchObject({ reason: 'checksum', message: expect.stringMatching(/state\/x: checksum .* does not match its content/) });
+  });
+
+  it("refuses another repository's state, even with a valid checksum", () => {
+    // Prepare
+    const other = stateToText({ repository: 'team/other', pinsLastSeen: {} });
+
+    // Act
+    const error = parseError(other, 'team/app');
+
+    // Assess
+    expect(error).toBeInstanceOf(StateIntegrityError);
+    expect(error).toMatchObject({ reason: 'repository', message: 'state/x: repository is "team/other", expected "team/app"' });
+  });
+
+  it('refuses a state without a checksum as unchecked', () => {
+    // Prepare: what versions before the checksum wrote.
+    const legacy = JSON.stringify({ repository: 'app', pinsLastSeen: { [DIGEST]: 1 } });
+
+    // Act
+    const error = parseError(legacy, 'app');
+
+    // Assess
+    expect(error).toBeInstanceOf(StateIntegrityError);
+    expect(error).toMatchObject({ reason: 'unchecked' });
+  });
+
+  it('does not store fields the janitor does not read, so nothing unchecked rides along', () => {
+    // Prepare
+    const withExtra = { ...state, note: 'not part of the state' } as RepositoryState;
+
+    // Act
+    const stored = JSON.parse(stateToText(withExtra)) as Record<string, unknown>;
+
+    // Assess
+    expect(Object.keys(stored).sort()).toEqual(['checksum', 'heldPolicyText', 'indexManifests', 'lastInventory', 'pinsLastSeen', 'repository']);
+  });
+
   it.each([
     [{ indexManifests: { [DIGEST]: 7 } }, /indexManifests must be an object of digest -> manifest text/],
     [{ indexManifests: [] }, /indexManifests must be an object/],
     [{ heldPolicyText: { rules: [] } }, /heldPolicyText must be the text of a lifecycle policy/],
-  ])('rejects %j, naming the field', (extra, message) => {
+  ])('rejects %j as unreadable, naming the field', (extra, message) => {
     // Prepare
     const text = JSON.stringify({ repository: 'app', pinsLastSeen: {}, ...extra });
 
     // Act
-    const read = () => parseStateText(text, 'state/app', 'app');
+    const error = parseError(text, 'app');
 
-    // Assess
-    expect(read).toThrow(message);
+    // Assess: unreadable is not the same as distrusted (the app blocks the repository for the first).
+    expect(error).not.toBeInstanceOf(StateIntegrityError);
+    expect((error as Error).message).toMatch(message);
   });
 });

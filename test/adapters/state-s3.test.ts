@@ -1,7 +1,9 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import { describe, expect, test } from 'vitest';
+import { stateToText } from '../../lambda/adapters/state-codec.js';
 import { createS3StateStore } from '../../lambda/adapters/state-s3.js';
+import { StateIntegrityError } from '../../lambda/app/ports.js';
 import type { RepositoryState } from '../../lambda/domain/types.js';
 import { digestOf, fakeTransport, type CannedResponse, type SentRequest, TEST_CREDENTIALS } from './fake-aws.js';
 
@@ -75,6 +77,28 @@ describe('S3 state store', () => {
 
     // Assess
     await expect(load).rejects.toThrow('state object s3://janitor-state/state/app.json: pinsLastSeen["sha256:x"] must be a number');
+  });
+
+  test('an object copied from another repository, or edited, fails its integrity check', async () => {
+    // Prepare
+    const edited = JSON.parse(stateToText(state)) as { pinsLastSeen: Record<string, number> };
+    edited.pinsLastSeen[digestOf('pinned')] = 0;
+    const { client } = fakeBucket(
+      new Map([
+        ['state/app.json', stateToText({ ...state, repository: 'team/other' })],
+        ['state/team/web.json', JSON.stringify(edited)],
+      ]),
+    );
+    const store = createS3StateStore(client, BUCKET);
+
+    // Act
+    const copied = store.load('app');
+    const changed = store.load('team/web');
+
+    // Assess
+    await expect(copied).rejects.toBeInstanceOf(StateIntegrityError);
+    await expect(copied).rejects.toMatchObject({ reason: 'repository', message: expect.stringContaining('s3://janitor-state/state/app.json') });
+    await expect(changed).rejects.toMatchObject({ reason: 'checksum', message: expect.stringContaining('s3://janitor-state/state/team/web.json') });
   });
 
   test('access denied is an error, not an empty state', async () => {

@@ -213,6 +213,30 @@ describe('EcrJanitor', () => {
       });
     });
 
+    it('alarms when some repository is blocked or refused two nights in a row (issue 9, point 8)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Namespace: 'EcrJanitor',
+        MetricName: 'NotCleanedRepositories',
+        Statistic: 'Sum',
+        Period: 86400,
+        EvaluationPeriods: 2,
+        DatapointsToAlarm: 2,
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
+        TreatMissingData: 'notBreaching',
+      });
+    });
+
+    it('takes the number of nights for the not-cleaned alarm, and rejects what CloudWatch cannot evaluate', () => {
+      // Act
+      const { template: threeNights } = synth({}, { notCleanedNights: 3 });
+
+      // Assess
+      threeNights.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'NotCleanedRepositories', EvaluationPeriods: 3, DatapointsToAlarm: 3 });
+      expect(() => synth({}, { notCleanedNights: 0 })).toThrow(/notCleanedNights/);
+      expect(() => synth({}, { notCleanedNights: 1.5 })).toThrow(/notCleanedNights/);
+    });
+
     it('rejects a missed-run window CloudWatch cannot evaluate', () => {
       expect(() => synth({}, { missedRunAfter: Duration.days(8) })).toThrow(/missedRunAfter/);
       expect(() => synth({}, { missedRunAfter: Duration.minutes(90) })).toThrow(/whole hours/);
@@ -230,7 +254,7 @@ describe('EcrJanitor', () => {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
       });
       const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions?: unknown[] } }[];
-      expect(alarms).toHaveLength(2);
+      expect(alarms).toHaveLength(3);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) }]);
     });
 
