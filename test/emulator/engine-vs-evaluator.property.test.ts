@@ -25,6 +25,7 @@ import { imageManifest, OCI_INDEX, OCI_MANIFEST } from '../../emulator/workload.
 const NOW = Date.UTC(2026, 8, 1, 12);
 const DAY = 86_400_000;
 const MINUTE = 60_000;
+const SECOND = 1_000;
 
 const TAGS = ['v1', 'v2', 'prod-1', 'prod-2', 'ci-1', 'ci-2', 'keep-a', 'beta-1'];
 const PATTERNS = ['v*', 'prod-*', '*-1', 'ci-*', 'keep-*', 'v1', '*a*'];
@@ -97,8 +98,11 @@ function repositoryOf(specs: ImageSpec[]): { model: RegistryModel; store: Reposi
       store.archiveImage(image, at);
       store.restoreImage(image, NOW - MINUTE);
     }
-    if (storage.state === 'restored' && !isIndex) {
-      const activatedAt = Math.max(at + RESTORE_DURATION_MS, NOW - storage.activatedDaysAgo * DAY);
+    // Restores finish in the past, at an odd second of their own: a restore time equal to another image's push or
+    // restore time is a tie (TIES), and a clock moved past NOW would also finish the other images' restores.
+    const offset = (i + 1) * SECOND + 500;
+    const activatedAt = storage.state === 'restored' ? Math.max(at + RESTORE_DURATION_MS + offset, NOW - storage.activatedDaysAgo * DAY - offset) : NOW;
+    if (storage.state === 'restored' && !isIndex && activatedAt < NOW) {
       store.archiveImage(image, at);
       store.restoreImage(image, activatedAt - RESTORE_DURATION_MS);
       model.setClock(activatedAt);
