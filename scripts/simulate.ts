@@ -1,7 +1,8 @@
 // `npm run simulate`: 90 days of the seed workload (two accounts, about 40 buildx builds a day) through the local ECR
 // emulator, cleaned by nobody, by a hand-written ECR lifecycle policy and by ecr-janitor, against the live-set minimum.
 // Prints a daily table and $/month per world, writes stored-bytes.svg and daily.csv, exits 1 if the janitor world ever
-// failed a pull of a live or pinned image (or, with --faults, if a fault scenario lost anything or did not converge).
+// failed a pull of a live or pinned image, if a janitor repository run did not end ok (refused, blocked, failed), or
+// (with --faults) if a fault scenario lost anything or did not converge.
 //   --days N      days to simulate (default 90)
 //   --faults      also run the fault scenarios (throttling, 5xx, partial deletes, crash before policy, tag moved in
 //                 flight, read failures on night 2, lost state, corrupt state)
@@ -110,7 +111,8 @@ async function main(): Promise<number> {
   out(`\nwrote ${join(args.out, 'stored-bytes.svg')} and ${join(args.out, 'daily.csv')}`);
   out(`simulation: ${(result.timings.totalMs / 1000).toFixed(1)} s (${stageTimes(result)})`);
 
-  let code = result.failedPulls.janitor === 0 ? 0 : 1;
+  // A policy refused or held night after night loses nothing but cleans nothing either: that fails the run too.
+  let code = result.failedPulls.janitor === 0 && result.janitorRunsNotOk.length === 0 ? 0 : 1;
   if (args.faults) {
     out(`\nfault scenarios (${args.faultDays} days each, a fault-free reference world in lockstep, the janitor's SDK client as in production):`);
     const faultStarted = performance.now();
@@ -125,9 +127,15 @@ async function main(): Promise<number> {
   out(
     code === 0
       ? `\nOK: ecr-janitor lost no live or pinned image${args.faults ? ', and every fault scenario converged' : ''} (total ${((performance.now() - started) / 1000).toFixed(1)} s)`
-      : `\nFAILED: ${result.failedPulls.janitor > 0 ? `ecr-janitor failed ${result.failedPulls.janitor} pull(s) of live or pinned images` : 'a fault scenario failed'} (total ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      : `\nFAILED: ${failureSummary(result)} (total ${((performance.now() - started) / 1000).toFixed(1)} s)`,
   );
   return code;
+}
+
+function failureSummary(result: Awaited<ReturnType<typeof simulate>>): string {
+  if (result.failedPulls.janitor > 0) return `ecr-janitor failed ${result.failedPulls.janitor} pull(s) of live or pinned images`;
+  if (result.janitorRunsNotOk.length > 0) return `${result.janitorRunsNotOk.length} janitor repository run(s) did not end ok, e.g. ${result.janitorRunsNotOk[0]}`;
+  return 'a fault scenario failed';
 }
 
 main().then(

@@ -77,6 +77,8 @@ export interface SimulationResult {
   /** Distinct images that ever failed to resolve, with the first day. */
   lost: LostImage[];
   findings: string[];
+  /** Janitor repository runs that did not end ok (failed, blocked, refused): a janitor that stops cleaning is a failure. */
+  janitorRunsNotOk: string[];
   /** What the janitor world stores beyond the live-set minimum on the last day, by kind. */
   gap: { kind: string; images: number; bytes: number }[];
   /** The per-image pull check agreed with the workload's own on the last day. */
@@ -181,6 +183,7 @@ export async function simulate(options: SimulationOptions = {}): Promise<Simulat
     lost: [...lost.values()],
     gap,
     findings: [],
+    janitorRunsNotOk: janitorFailures,
     crossCheck,
     timings: { totalMs: performance.now() - started, stagesMs: stages },
   };

@@ -23,6 +23,11 @@ describe('the fault-free simulation (14 days, 10 builds a day)', () => {
     expect(result.crossCheck).toEqual({ naive: true, janitor: true });
   });
 
+  it('installs its policy and ends every repository run ok under the pessimistic profile (never refused night after night)', () => {
+    // Assess
+    expect(result.janitorRunsNotOk).toEqual([]);
+  });
+
   it('finds that the hand-written ECR policy deletes releases and deployed digests that carry a ci- tag', () => {
     // Assess
     const lost = result.lost.filter((l) => l.world === 'naive');
