@@ -49,6 +49,8 @@ const REGION_RE = /^[a-z]{2}(-[a-z]+)+-\d+$/;
 /**
  * Context `accounts`: `[{"account": "123456789012", "region": "eu-west-1"}, ...]` (or "123456789012/eu-west-1"),
  * one stack each. Without it, one stack for the CLI's current account and region (CDK_DEFAULT_ACCOUNT/REGION).
+ * The CDK CLI passes every `-c` value as a string, so `-c 'accounts=["1.../eu-west-1", ...]'` arrives as JSON text and
+ * `-c accounts=1.../eu-west-1,2.../us-east-1` as a comma list: both are read.
  */
 export function stackTargets(app: App, env: NodeJS.ProcessEnv = process.env): StackTarget[] {
   const accounts = app.node.tryGetContext('accounts') as unknown;
@@ -57,7 +59,7 @@ export function stackTargets(app: App, env: NodeJS.ProcessEnv = process.env): St
     const region = env.CDK_DEFAULT_REGION;
     return [{ id: 'EcrJanitor', ...(account || region ? { env: { account, region } } : {}) }];
   }
-  const list: unknown[] = typeof accounts === 'string' ? accounts.split(',').map((s) => s.trim()) : Array.isArray(accounts) ? accounts : [accounts];
+  const list: unknown[] = typeof accounts === 'string' ? accountsText(accounts) : Array.isArray(accounts) ? accounts : [accounts];
   const problems: { field: string; message: string }[] = [];
   const targets: StackTarget[] = [];
   list.forEach((entry, i) => {
@@ -81,6 +83,19 @@ export function stackTargets(app: App, env: NodeJS.ProcessEnv = process.env): St
   if (targets.length === 0 && problems.length === 0) problems.push({ field: 'accounts', message: 'is empty; leave it out to deploy to the current account and region' });
   if (problems.length > 0) throw new ConfigError('cdk.json context "accounts"', problems);
   return targets;
+}
+
+/** `accounts` given as a string: JSON (a list, or one object) when it looks like JSON, otherwise a comma list. */
+function accountsText(text: string): unknown[] {
+  const trimmed = text.trim();
+  if (!trimmed.startsWith('[') && !trimmed.startsWith('{')) return trimmed.split(',').map((s) => s.trim());
+  let value: unknown;
+  try {
+    value = JSON.parse(trimmed);
+  } catch (error) {
+    throw new ConfigError('-c accounts', [{ field: 'accounts', message: `is not valid JSON (${(error as Error).message}); use ["123456789012/eu-west-1", ...] or 123456789012/eu-west-1,...` }]);
+  }
+  return Array.isArray(value) ? value : [value];
 }
 
 export interface BuildAppOptions {
@@ -118,6 +133,14 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
     throw new ConfigError('-c alarmEmail', [{ field: 'alarmEmail', message: `must be an e-mail address, got ${JSON.stringify(alarmEmail)}` }]);
   }
   const assetBucket = stackSetAssetBucket(app);
+  const reportTopicArn = app.node.tryGetContext('reportTopicArn') as unknown;
+  if (reportTopicArn !== undefined && (typeof reportTopicArn !== 'string' || !/^arn:aws[\w-]*:sns:[a-z0-9-]+:\d{12}:[\w-]{1,256}$/.test(reportTopicArn))) {
+    throw new ConfigError('-c reportTopicArn', [{ field: 'reportTopicArn', message: `must be an SNS topic ARN, e.g. "arn:aws:sns:eu-west-1:123456789012:janitor-reports", got ${JSON.stringify(reportTopicArn)}` }]);
+  }
+  const scheduleTimeZone = app.node.tryGetContext('scheduleTimeZone') as unknown;
+  if (scheduleTimeZone !== undefined && (typeof scheduleTimeZone !== 'string' || !/^[A-Za-z0-9_+\-/]{1,64}$/.test(scheduleTimeZone))) {
+    throw new ConfigError('-c scheduleTimeZone', [{ field: 'scheduleTimeZone', message: `must be an IANA time zone such as "Europe/Berlin", got ${JSON.stringify(scheduleTimeZone)}` }]);
+  }
   const access = accessContext(app);
   // cdk-nag v3 is a policy-validation plugin: violations fail `cdk synth` with a report (cdk.out/*validation*).
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
@@ -133,6 +156,8 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
         config,
         configSource: source,
         ...(typeof alarmEmail === 'string' ? { alarmEmail } : {}),
+        ...(typeof scheduleTimeZone === 'string' ? { scheduleTimeZone } : {}),
+        ...(typeof reportTopicArn === 'string' ? { reportTopicArn } : {}),
         ...access,
         ...(options.code ? { code: options.code } : {}),
       }),

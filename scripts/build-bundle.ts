@@ -1,6 +1,7 @@
-// `npm run build`: the Lambda bundle as the CDK builds it (lambda/handler.ts through esbuild with JANITOR_BUNDLING),
-// written to dist/lambda/, and beside it a CycloneDX SBOM (dist/lambda.cdx.json) of every package that put code into
-// the bundle, each with the version read from its own node_modules/<name>/package.json.
+// The Lambda bundle as the CDK builds it (lambda/handler.ts through esbuild with JANITOR_BUNDLING), written by
+// `npm run build` (scripts/build.ts) to dist/bundle/lambda/ (the asset the published construct deploys), and beside it a
+// CycloneDX SBOM (dist/bundle/lambda.cdx.json) of every package that put code into the bundle, each with the version
+// read from its own node_modules/<name>/package.json.
 // The package list comes from esbuild's metafile: an input with bytes in the output is in the bundle; one that was
 // read but shaken out entirely is not.
 import { createHash } from 'node:crypto';
@@ -56,7 +57,7 @@ export interface CycloneDxBom {
 }
 
 /** Bundles into `outdir/lambda/index.mjs` and writes `outdir/lambda.cdx.json`. */
-export async function buildLambdaBundle(outdir = join(PROJECT_ROOT, 'dist')): Promise<BuildResult> {
+export async function buildLambdaBundle(outdir = join(PROJECT_ROOT, 'dist', 'bundle')): Promise<BuildResult> {
   const bundleDir = join(outdir, 'lambda');
   rmSync(bundleDir, { recursive: true, force: true });
   mkdirSync(bundleDir, { recursive: true });

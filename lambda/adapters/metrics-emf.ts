@@ -1,6 +1,6 @@
 // CloudWatch Embedded Metric Format: JSON log lines CloudWatch turns into metrics, no PutMetricData call needed.
 // Names and units are the contract the CDK dashboard and alarms read (lambda/app/metric-names.ts).
-import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, type TotalMetric } from '../app/metric-names.js';
+import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, STACK_DIMENSION, type TotalMetric } from '../app/metric-names.js';
 import type { MetricsSink } from '../app/ports.js';
 import type { RepositoryRunReport, RunReport } from '../app/report-types.js';
 
@@ -8,6 +8,8 @@ export interface EmfOptions {
   namespace?: string;
   /** Per-repository lines are capped to keep metric cardinality (and cost) low. */
   maxRepositoryDimensions?: number;
+  /** Stack name: adds the Stack dimension to every metric (see STACK_DIMENSION). */
+  stack?: string;
 }
 
 type Unit = 'Count' | 'Bytes' | 'None';
@@ -20,20 +22,22 @@ export function createEmfMetricsSink(writeLine: (line: string) => void, options:
   const cap = options.maxRepositoryDimensions ?? DEFAULT_MAX_REPOSITORY_DIMENSIONS;
   return {
     publish(report) {
-      for (const line of emfLines(report, namespace, cap)) writeLine(JSON.stringify(line));
+      for (const line of emfLines(report, namespace, cap, options.stack)) writeLine(JSON.stringify(line));
     },
   };
 }
 
 /** The EMF documents for one run: totals first, then one per reported repository. */
-export function emfLines(report: RunReport, namespace: string, maxRepositoryDimensions: number): object[] {
+export function emfLines(report: RunReport, namespace: string, maxRepositoryDimensions: number, stack?: string): object[] {
   const reported = repositoriesToReport(report.repositories, maxRepositoryDimensions);
+  const stackDimension = stack ? [STACK_DIMENSION] : [];
+  const stackProperty = stack ? { [STACK_DIMENSION]: stack } : {};
   const { totals } = report;
   const lines: object[] = [
     document(
       namespace,
       report.finishedAt,
-      [],
+      stackDimension,
       {
         RunCompleted: [1, 'Count'],
         ReapedImages: [totals.reaped.images, 'Count'],
@@ -49,6 +53,7 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
         NotCleanedRepositories: [totals.blocked + totals.refused, 'Count'],
       } satisfies Record<TotalMetric, [number, Unit]>,
       {
+        ...stackProperty,
         mode: report.mode,
         dryRun: report.dryRun,
         repositories: totals.repositories,
@@ -61,7 +66,7 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
       document(
         namespace,
         report.finishedAt,
-        [REPOSITORY_DIMENSION],
+        [...stackDimension, REPOSITORY_DIMENSION],
         {
           ReapedImages: [repository.reaped.images, 'Count'],
           ReapedBytes: [repository.reaped.bytes, 'Bytes'],
@@ -69,7 +74,7 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
           ProtectedImages: [repository.protected.images, 'Count'],
           Errors: [repositoryErrors(repository), 'Count'],
         } satisfies Record<RepositoryMetric, [number, Unit]>,
-        { [REPOSITORY_DIMENSION]: repository.repository, status: repository.status },
+        { ...stackProperty, [REPOSITORY_DIMENSION]: repository.repository, status: repository.status },
       ),
     );
   }

@@ -1,6 +1,11 @@
 // The metrics a run publishes (EMF) and the stack's alarms and dashboard read: one list, so a rename breaks the build.
 export const METRIC_NAMESPACE = 'EcrJanitor';
 export const REPOSITORY_DIMENSION = 'Repository';
+/**
+ * The stack the function belongs to (env JANITOR_STACK, set by the construct): two janitors in one account and region
+ * publish apart, and each stack's alarms read only its own. Absent from CLI runs.
+ */
+export const STACK_DIMENSION = 'Stack';
 
 /** Published once per run with no dimension. */
 export type TotalMetric =

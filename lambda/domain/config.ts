@@ -1,7 +1,10 @@
 // The one config schema, used by the CLI (--config) and the CDK app (context `janitor`), validated by the same code.
+// The zod schema below is the single source: it yields the file's type (JanitorConfigFile), the validation with
+// field-named errors, and the JSON Schema shipped as schema/janitor-config.schema.json for editors.
 // Unknown keys are errors: a typo must not silently disable protection.
+import * as z from 'zod';
 import { countWildcards, nameMatchesGlob, PROTECTION_TAG_PATTERN } from './patterns.js';
-import type { CiTagRule, ExistingPolicyMode, JanitorConfig, RepositoryTag } from './types.js';
+import type { JanitorConfig } from './types.js';
 
 export interface ConfigProblem {
   field: string;
@@ -25,9 +28,11 @@ export const DEFAULT_CONFIG: JanitorConfig = Object.freeze({
   protectedTags: ['buildcache'],
   pins: { digests: [], tags: [], ecs: true, lambda: true },
   pinGraceDays: 7,
+  rollbackDepth: 3,
   existingPolicy: 'merge',
   unknownArtifacts: 'keep',
   maxExpireShare: 0.5,
+  maxPinDrop: 0.5,
   maxTagRemovalsPerRun: 100,
   maxTagAdditionsPerRun: 500,
   dryRun: false,
@@ -49,24 +54,229 @@ const TAG_PATTERN_RE = /^[A-Za-z0-9_.*-]{1,128}$/;
 const RESOURCE_TAG_KEY_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{1,128}$/u;
 const RESOURCE_TAG_VALUE_RE = /^[\p{L}\p{Z}\p{N}_.:/=+\-@]{0,256}$/u;
 const SCHEDULE_RE = /^(cron\(.+\)|rate\(\d+ (minute|minutes|hour|hours|day|days)\))$/;
+const SSM_PARAMETER_RE = /^\/?[A-Za-z0-9_.\-/]{1,2000}$/;
 
-const TOP_KEYS = [
-  'repositories',
-  'untaggedExpireDays',
-  'ciTags',
-  'protectedTags',
-  'pins',
-  'pinGraceDays',
-  'existingPolicy',
-  'unknownArtifacts',
-  'maxExpireShare',
-  'maxTagRemovalsPerRun',
-  'maxTagAdditionsPerRun',
-  'dryRun',
-  'schedule',
-  'pricePerGbMonth',
-] as const;
-const PIN_KEYS = ['digests', 'tags', 'ecs', 'lambda', 'ssmParameter'] as const;
+// ---------------------------------------------------------------- schema building blocks
+
+const got = (iss: { input?: unknown }) => JSON.stringify(iss.input);
+/** An error message for a schema, used only when the value has the wrong type (unknown keys get their own message). */
+const onWrongType = (message: string) => (iss: { code?: string }) => (iss.code === 'invalid_type' ? message : undefined);
+
+function wholeNumber(min: number, max: number) {
+  const message = (iss: { input?: unknown }) => `must be a whole number from ${min} to ${max}, got ${got(iss)}`;
+  return z.number({ error: message }).int({ error: message }).min(min, { error: message }).max(max, { error: message });
+}
+
+const flag = () => z.boolean({ error: (iss) => `must be true or false, got ${got(iss)}` });
+
+/** A list whose entries must be strings; a non-string entry is reported on the list (see STRING_LISTS). */
+const stringList = (entry: z.ZodString) => z.array(entry, { error: onWrongType('must be a list of strings') });
+
+function tagPattern() {
+  return z
+    .string({ error: (iss) => `must be an ECR tag pattern (letters, digits, _ . - and * wildcards), got ${got(iss)}` })
+    .regex(TAG_PATTERN_RE, { error: (iss) => `must be an ECR tag pattern (letters, digits, _ . - and * wildcards), got ${got(iss)}` })
+    .refine((value) => countWildcards(value) <= 4, {
+      error: (iss) => `"${String(iss.input)}" has ${countWildcards(String(iss.input))} wildcards; ECR allows at most 4 per pattern`,
+    });
+}
+
+const repositoryGlob = z
+  .string()
+  .regex(REPOSITORY_GLOB_RE, { error: (iss) => `"${String(iss.input)}" is not a repository name or glob (lowercase letters, digits, . _ - / and the wildcards * ?)` });
+
+const repositoryName = z
+  .string({ error: (iss) => `must be a repository name such as "team/app", got ${got(iss)}` })
+  .regex(REPOSITORY_RE, { error: (iss) => `must be a repository name such as "team/app", got ${got(iss)}` });
+
+const TAG_EXAMPLE = '{"key": "ecr-janitor", "value": "managed"}';
+const DIGEST_PIN_EXAMPLE = '{"repository": "app", "digest": "sha256:<64 hex>"}';
+const TAG_PIN_EXAMPLE = '{"repository": "app", "tag": "1.4"}';
+
+const digestPin = z.strictObject(
+  {
+    repository: repositoryName,
+    digest: z
+      .string({ error: (iss) => `must be "sha256:" and 64 lowercase hex digits, got ${got(iss)}` })
+      .regex(DIGEST_RE, { error: (iss) => `must be "sha256:" and 64 lowercase hex digits, got ${got(iss)}` }),
+  },
+  { error: onWrongType(`must be an object ${DIGEST_PIN_EXAMPLE}`) },
+);
+const tagPin = z.strictObject(
+  {
+    repository: repositoryName,
+    tag: z.string({ error: (iss) => `must be an image tag, got ${got(iss)}` }).regex(TAG_RE, { error: (iss) => `must be an image tag, got ${got(iss)}` }),
+  },
+  { error: onWrongType(`must be an object ${TAG_PIN_EXAMPLE}`) },
+);
+
+const d = DEFAULT_CONFIG;
+
+/** The config file's schema, before the cross-field rules and normalisation (buildcache always protected). */
+const fileSchema = z.strictObject(
+  {
+    repositories: z
+      .strictObject(
+        {
+          include: stringList(repositoryGlob).default(() => [...d.repositories.include]).describe('Repository names or globs (* ?) to manage'),
+          exclude: stringList(repositoryGlob).default(() => [...d.repositories.exclude]).describe('Repository names or globs never managed'),
+          tag: z
+            .strictObject(
+              {
+                key: z
+                  .string()
+                  .regex(RESOURCE_TAG_KEY_RE)
+                  .refine((key) => !key.toLowerCase().startsWith('aws:')),
+                value: z.string().regex(RESOURCE_TAG_VALUE_RE),
+              },
+              { error: onWrongType(`must be a resource tag ${TAG_EXAMPLE}`) },
+            )
+            .optional()
+            .describe('Manage only repositories carrying this resource tag (opt-in)'),
+        },
+        { error: onWrongType('must be an object {"include": [...], "exclude": [...]}') },
+      )
+      .default(() => ({ include: [...d.repositories.include], exclude: [...d.repositories.exclude] })),
+    untaggedExpireDays: wholeNumber(1, 3650).default(d.untaggedExpireDays).describe('Expire untagged images this many days after push'),
+    ciTags: z
+      .array(
+        z.strictObject({ pattern: tagPattern(), keep: wholeNumber(1, 10_000).default(25) }, { error: onWrongType('must be an object {"pattern": "ci-*", "keep": 25}') }),
+        { error: onWrongType('must be a list such as [{"pattern": "ci-*", "keep": 25}]') },
+      )
+      .default(() => d.ciTags.map((rule) => ({ ...rule })))
+      .describe('Tag patterns of CI builds: keep the newest `keep` of each'),
+    protectedTags: stringList(tagPattern()).default(() => []).describe('Tag patterns never expired ("buildcache" always is)'),
+    pins: z
+      .strictObject(
+        {
+          digests: z.array(digestPin, { error: onWrongType(`must be a list of ${DIGEST_PIN_EXAMPLE}`) }).default(() => []),
+          tags: z.array(tagPin, { error: onWrongType(`must be a list of ${TAG_PIN_EXAMPLE}`) }).default(() => []),
+          ecs: flag().default(d.pins.ecs).describe('Pin images used by ECS services and running tasks'),
+          lambda: flag().default(d.pins.lambda).describe('Pin images of Lambda container functions'),
+          ssmParameter: z
+            .string({ error: 'must be an SSM parameter name such as "/ecr-janitor/pins"' })
+            .regex(SSM_PARAMETER_RE, { error: 'must be an SSM parameter name such as "/ecr-janitor/pins"' })
+            .optional()
+            .describe('SSM parameter holding more pins'),
+          orgBucket: z
+            .string({ error: 'must be the name of the organization pins S3 bucket, e.g. "my-org-ecr-janitor-pins"' })
+            .regex(/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, { error: 'must be the name of the organization pins S3 bucket, e.g. "my-org-ecr-janitor-pins"' })
+            .optional()
+            .describe('Organization-wide pins: publish this account\'s uses of other registries there and read what others publish about this one'),
+        },
+        { error: onWrongType('must be an object {"digests": [...], "ecs": true, "lambda": true}') },
+      )
+      .default(() => ({ digests: [], tags: [], ecs: d.pins.ecs, lambda: d.pins.lambda })),
+    pinGraceDays: wholeNumber(0, 365).default(d.pinGraceDays).describe('Days a protection tag stays after its pin is gone'),
+    keepPulledWithinDays: wholeNumber(1, 365)
+      .optional()
+      .describe('Keep images pulled within this many days (pulls by the janitor itself excluded); off when absent'),
+    rollbackDepth: wholeNumber(1, 50)
+      .default(d.rollbackDepth)
+      .describe("ECS: keep the images of each service's last K task definition revisions, the current one included (1: only the current)"),
+    existingPolicy: z
+      .enum(['replace', 'merge', 'skip'], { error: (iss) => `must be "replace", "merge" or "skip", got ${got(iss)}` })
+      .default(d.existingPolicy)
+      .describe('What to do with a lifecycle policy the janitor did not write'),
+    unknownArtifacts: z
+      .enum(['keep', 'expire'], {
+        error: (iss) => `must be "keep" (shield images of unknown media types until a person decides) or "expire", got ${got(iss)}`,
+      })
+      .default(d.unknownArtifacts),
+    maxExpireShare: z
+      .number({ error: (iss) => `must be a number, got ${got(iss)}` })
+      .gt(0, { error: (iss) => `must be a share between 0 (exclusive) and 1, e.g. 0.5; got ${String(iss.input)}` })
+      .lte(1, { error: (iss) => `must be a share between 0 (exclusive) and 1, e.g. 0.5; got ${String(iss.input)}` })
+      .default(d.maxExpireShare)
+      .describe('Refuse a policy that would expire more than this share of a repository at once'),
+    maxPinDrop: z
+      .number({ error: (iss) => `must be a number, got ${got(iss)}` })
+      .gt(0, { error: (iss) => `must be a share between 0 (exclusive) and 1, e.g. 0.5 (1 turns the pin circuit breaker off); got ${String(iss.input)}` })
+      .lte(1, { error: (iss) => `must be a share between 0 (exclusive) and 1, e.g. 0.5 (1 turns the pin circuit breaker off); got ${String(iss.input)}` })
+      .default(d.maxPinDrop)
+      .describe('Hold a repository whose pinned digests shrank by more than this share since the last accepted run (circuit breaker)'),
+    maxTagRemovalsPerRun: wholeNumber(0, 100_000).default(d.maxTagRemovalsPerRun),
+    maxTagAdditionsPerRun: wholeNumber(1, 100_000).default(d.maxTagAdditionsPerRun),
+    dryRun: flag().default(d.dryRun),
+    schedule: z
+      .string({ error: (iss) => `must be an EventBridge expression such as "cron(0 3 * * ? *)" or "rate(1 day)", got ${got(iss)}` })
+      .regex(SCHEDULE_RE, { error: (iss) => `must be an EventBridge expression such as "cron(0 3 * * ? *)" or "rate(1 day)", got ${got(iss)}` })
+      // EventBridge cron: six fields (minutes hours day-of-month month day-of-week year), one of the two days "?"
+      // (EventBridge Scheduler User Guide, "Cron expressions"). Caught at synth rather than by CloudFormation.
+      .refine((expression) => !expression.startsWith('cron(') || cronProblem(expression) === undefined, {
+        error: (iss) => `${cronProblem(String(iss.input))}, got ${got(iss)}; e.g. "cron(0 3 * * ? *)" (minutes hours day-of-month month day-of-week year)`,
+      })
+      .default(d.schedule)
+      .describe('Schedule expression of the nightly run (CDK only)'),
+    pricePerGbMonth: z
+      .number({ error: (iss) => `must be a number, got ${got(iss)}` })
+      .gte(0, { error: (iss) => `must be a price >= 0 in USD, e.g. 0.10; got ${String(iss.input)}` })
+      .default(d.pricePerGbMonth),
+    concurrency: wholeNumber(1, 64)
+      .optional()
+      .describe('Repositories making ECR calls at once; default sized for the function memory (README "Scaling")'),
+  },
+  { error: onWrongType('must be a JSON object such as {"untaggedExpireDays": 3}') },
+);
+
+/** What a person writes in janitor.json or the cdk.json context `janitor`. */
+export type JanitorConfigFile = z.input<typeof fileSchema>;
+
+// The schema yields the config's type: a compile error here means types.ts and the schema disagree.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Parsed = z.output<typeof fileSchema>;
+const schemaMatchesType: [Same<Parsed['repositories'], JanitorConfig['repositories']>, Same<Parsed['pins'], JanitorConfig['pins']>, Same<Parsed['ciTags'], JanitorConfig['ciTags']>, Same<Parsed, JanitorConfig>] = [true, true, true, true];
+void schemaMatchesType;
+
+/** The config schema: the file's fields, then normalisation and the rules that span fields. */
+export const configSchema = fileSchema
+  .transform((config): JanitorConfig => {
+    // keep-* is always protected by its own rule; listing it again would only spend one of ECR's 50 rules.
+    const protectedTags = ['buildcache'];
+    for (const pattern of config.protectedTags) if (pattern !== PROTECTION_TAG_PATTERN && !protectedTags.includes(pattern)) protectedTags.push(pattern);
+    return { ...config, protectedTags };
+  })
+  .superRefine((config, ctx) => {
+    const fail = (path: (string | number)[], message: string) => ctx.addIssue({ code: 'custom', path, message });
+    const { include, exclude } = config.repositories;
+    if (include.length === 0) fail(['repositories', 'include'], 'is empty, so nothing would be managed; use ["*"] for every repository');
+    else if (include.every((glob) => exclude.some((ex) => globCovers(ex, glob)))) {
+      fail(['repositories', 'exclude'], `excludes every repository repositories.include names (${JSON.stringify(include)}), so nothing would be managed`);
+    }
+    const { ciTags, protectedTags } = config;
+    const seen = new Set<string>();
+    ciTags.forEach((rule, i) => {
+      if (seen.has(rule.pattern)) fail(['ciTags', i, 'pattern'], `"${rule.pattern}" is listed twice; keep one entry per pattern`);
+      seen.add(rule.pattern);
+    });
+    // ECR gives an image to the first rule that selects it, and every image a pattern matches counts in its ranking:
+    // "ci-*" keep 2 before "ci-main-*" keep 5 keeps only 2 ci-main images, whichever order. Refuse, do not guess.
+    ciTags.forEach((rule, i) => {
+      ciTags.slice(0, i).forEach((earlier, j) => {
+        if (earlier.pattern === rule.pattern || earlier.keep === rule.keep || !globsOverlap(earlier.pattern, rule.pattern)) return;
+        fail(
+          ['ciTags', i, 'pattern'],
+          `"${rule.pattern}" (keep ${rule.keep}) overlaps "${earlier.pattern}" (ciTags[${j}], keep ${earlier.keep}): a tag can match both, and ECR ` +
+            'counts it under one rule only, so one promise would not hold; use patterns no tag matches together, or the same keep',
+        );
+      });
+    });
+    ciTags.forEach((rule, i) => {
+      const clash = [...protectedTags, PROTECTION_TAG_PATTERN].find((p) => p === rule.pattern);
+      if (clash) fail(['ciTags', i, 'pattern'], `"${rule.pattern}" is also a protected pattern; protected tags are never expired, so remove one of them`);
+    });
+    const rules = protectedTags.length + 1 + ciTags.length + 1;
+    if (rules > MAX_RULES) fail(['ciTags'], `protectedTags and ciTags make ${rules} lifecycle rules; ECR allows ${MAX_RULES}: merge patterns or drop some`);
+  });
+
+/** The JSON Schema of janitor.json (draft 2020-12), for editors; written to schema/janitor-config.schema.json by the build. */
+export function configJsonSchema(): Record<string, unknown> {
+  return {
+    ...z.toJSONSchema(fileSchema, { io: 'input', unrepresentable: 'any' }),
+    $id: 'https://github.com/ecr-janitor/ecr-janitor/schema/janitor-config.schema.json',
+    title: 'ecr-janitor config (janitor.json, or the cdk.json context key "janitor")',
+  };
+}
 
 export function parseConfigText(text: string, source: string): JanitorConfig {
   let value: unknown;
@@ -88,148 +298,88 @@ export function parseConfigText(text: string, source: string): JanitorConfig {
 
 /** Validates a parsed config object and fills in defaults. Every problem is reported at once, each naming its field. */
 export function parseConfig(value: unknown, source: string): JanitorConfig {
+  const result = configSchema.safeParse(value);
+  if (result.success) return result.data;
+  throw new ConfigError(source, problemsOf(result.error.issues));
+}
+
+/** Why an EventBridge cron expression is malformed, or undefined when it is not. */
+function cronProblem(expression: string): string | undefined {
+  const fields = expression.slice('cron('.length, -1).trim().split(/\s+/);
+  if (fields.length !== 6) return `a cron expression has 6 fields, this one has ${fields.length}`;
+  if (fields[2] !== '?' && fields[4] !== '?') return 'a cron expression needs "?" in day-of-month or day-of-week';
+  return undefined;
+}
+
+// ---------------------------------------------------------------- issues -> problems
+
+/** Lists whose non-string entries are reported on the list itself ("protectedTags: must be a list of strings"). */
+const STRING_LISTS = new Set(['protectedTags', 'repositories.include', 'repositories.exclude']);
+const RESOURCE_TAG_MESSAGES: Record<string, (input: unknown) => string> = {
+  'repositories.tag.key': (input) => `must be a resource tag key (1-128 letters, digits, spaces, _ . : / = + - @; not "aws:..."), got ${JSON.stringify(input)}`,
+  'repositories.tag.value': (input) => `must be a resource tag value (up to 256 letters, digits, spaces, _ . : / = + - @), got ${JSON.stringify(input)}`,
+};
+
+function fieldName(path: readonly PropertyKey[]): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out ? `.${String(part)}` : String(part);
+  return out || '(root)';
+}
+
+function problemsOf(issues: readonly z.core.$ZodIssue[]): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  const fail = (field: string, message: string) => problems.push({ field, message });
-  if (!isObject(value)) throw new ConfigError(source, [{ field: '(root)', message: 'must be a JSON object such as {"untaggedExpireDays": 3}' }]);
-  unknownKeys(value, TOP_KEYS, '', fail);
-  const d = DEFAULT_CONFIG;
-
-  // Copies: a caller that changes its config must not change the defaults.
-  const repositories: JanitorConfig['repositories'] = { include: [...d.repositories.include], exclude: [...d.repositories.exclude] };
-  if (value.repositories !== undefined) {
-    if (!isObject(value.repositories)) fail('repositories', 'must be an object {"include": [...], "exclude": [...]}');
-    else {
-      unknownKeys(value.repositories, ['include', 'exclude', 'tag'], 'repositories.', fail);
-      for (const key of ['include', 'exclude'] as const) {
-        const list = value.repositories[key];
-        if (list === undefined) continue;
-        const globs = stringList(list, `repositories.${key}`, fail);
-        globs.forEach((glob, i) => {
-          if (!REPOSITORY_GLOB_RE.test(glob)) fail(`repositories.${key}[${i}]`, `"${glob}" is not a repository name or glob (lowercase letters, digits, . _ - / and the wildcards * ?)`);
-        });
-        repositories[key] = globs;
-      }
-      if (repositories.include.length === 0) fail('repositories.include', 'is empty, so nothing would be managed; use ["*"] for every repository');
-      else if (repositories.include.every((glob) => repositories.exclude.some((ex) => globCovers(ex, glob)))) {
-        fail('repositories.exclude', `excludes every repository repositories.include names (${JSON.stringify(repositories.include)}), so nothing would be managed`);
-      }
-      const tag = repositoryTag(value.repositories.tag, fail);
-      if (tag) repositories.tag = tag;
-    }
-  }
-
-  const untaggedExpireDays = integer(value.untaggedExpireDays, 'untaggedExpireDays', d.untaggedExpireDays, 1, 3650, fail);
-
-  let ciTags: CiTagRule[] = d.ciTags.map((rule) => ({ ...rule }));
-  if (value.ciTags !== undefined) {
-    if (!Array.isArray(value.ciTags)) fail('ciTags', 'must be a list such as [{"pattern": "ci-*", "keep": 25}]');
-    else {
-      ciTags = [];
-      value.ciTags.forEach((entry: unknown, i: number) => {
-        const field = `ciTags[${i}]`;
-        if (!isObject(entry)) return fail(field, 'must be an object {"pattern": "ci-*", "keep": 25}');
-        unknownKeys(entry, ['pattern', 'keep'], `${field}.`, fail);
-        const pattern = tagPattern(entry.pattern, `${field}.pattern`, fail);
-        const keep = integer(entry.keep, `${field}.keep`, 25, 1, 10_000, fail);
-        if (pattern !== undefined) ciTags.push({ pattern, keep });
-      });
-      const seen = new Set<string>();
-      ciTags.forEach((rule, i) => {
-        if (seen.has(rule.pattern)) fail(`ciTags[${i}].pattern`, `"${rule.pattern}" is listed twice; keep one entry per pattern`);
-        seen.add(rule.pattern);
-      });
-      // ECR gives an image to the first rule that selects it, and every image a pattern matches counts in its ranking:
-      // "ci-*" keep 2 before "ci-main-*" keep 5 keeps only 2 ci-main images, whichever order. Refuse, do not guess.
-      ciTags.forEach((rule, i) => {
-        ciTags.slice(0, i).forEach((earlier, j) => {
-          if (earlier.pattern === rule.pattern || earlier.keep === rule.keep || !globsOverlap(earlier.pattern, rule.pattern)) return;
-          fail(
-            `ciTags[${i}].pattern`,
-            `"${rule.pattern}" (keep ${rule.keep}) overlaps "${earlier.pattern}" (ciTags[${j}], keep ${earlier.keep}): a tag can match both, and ECR ` +
-              'counts it under one rule only, so one promise would not hold; use patterns no tag matches together, or the same keep',
-          );
-        });
-      });
-    }
-  }
-
-  const protectedTags = ['buildcache'];
-  if (value.protectedTags !== undefined) {
-    stringList(value.protectedTags, 'protectedTags', fail).forEach((entry, i) => {
-      const pattern = tagPattern(entry, `protectedTags[${i}]`, fail);
-      // keep-* is always protected by its own rule; listing it again would only spend one of ECR's 50 rules.
-      if (pattern !== undefined && pattern !== PROTECTION_TAG_PATTERN && !protectedTags.includes(pattern)) protectedTags.push(pattern);
-    });
-  }
-  ciTags.forEach((rule, i) => {
-    const clash = [...protectedTags, PROTECTION_TAG_PATTERN].find((p) => p === rule.pattern);
-    if (clash) fail(`ciTags[${i}].pattern`, `"${rule.pattern}" is also a protected pattern; protected tags are never expired, so remove one of them`);
-  });
-
-  const pins: JanitorConfig['pins'] = { digests: [], tags: [], ecs: d.pins.ecs, lambda: d.pins.lambda };
-  if (value.pins !== undefined) {
-    if (!isObject(value.pins)) fail('pins', 'must be an object {"digests": [...], "ecs": true, "lambda": true}');
-    else {
-      unknownKeys(value.pins, PIN_KEYS, 'pins.', fail);
-      pins.digests = pinList(value.pins.digests, 'pins.digests', 'digest', fail).map(([repository, digest]) => ({ repository, digest }));
-      pins.tags = pinList(value.pins.tags, 'pins.tags', 'tag', fail).map(([repository, tag]) => ({ repository, tag }));
-      pins.ecs = boolean(value.pins.ecs, 'pins.ecs', d.pins.ecs, fail);
-      pins.lambda = boolean(value.pins.lambda, 'pins.lambda', d.pins.lambda, fail);
-      if (value.pins.ssmParameter !== undefined) {
-        const name = value.pins.ssmParameter;
-        if (typeof name !== 'string' || !/^\/?[A-Za-z0-9_.\-/]{1,2000}$/.test(name)) {
-          fail('pins.ssmParameter', 'must be an SSM parameter name such as "/ecr-janitor/pins"');
-        } else pins.ssmParameter = name;
-      }
-    }
-  }
-
-  const pinGraceDays = integer(value.pinGraceDays, 'pinGraceDays', d.pinGraceDays, 0, 365, fail);
-  let existingPolicy: ExistingPolicyMode = d.existingPolicy;
-  if (value.existingPolicy !== undefined) {
-    if (value.existingPolicy === 'replace' || value.existingPolicy === 'merge' || value.existingPolicy === 'skip') existingPolicy = value.existingPolicy;
-    else fail('existingPolicy', `must be "replace", "merge" or "skip", got ${JSON.stringify(value.existingPolicy)}`);
-  }
-  let unknownArtifacts = d.unknownArtifacts;
-  if (value.unknownArtifacts !== undefined) {
-    if (value.unknownArtifacts === 'keep' || value.unknownArtifacts === 'expire') unknownArtifacts = value.unknownArtifacts;
-    else fail('unknownArtifacts', `must be "keep" (shield images of unknown media types until a person decides) or "expire", got ${JSON.stringify(value.unknownArtifacts)}`);
-  }
-  const maxExpireShare = number(value.maxExpireShare, 'maxExpireShare', d.maxExpireShare, fail);
-  if (!(maxExpireShare > 0 && maxExpireShare <= 1)) fail('maxExpireShare', `must be a share between 0 (exclusive) and 1, e.g. 0.5; got ${maxExpireShare}`);
-  const maxTagRemovalsPerRun = integer(value.maxTagRemovalsPerRun, 'maxTagRemovalsPerRun', d.maxTagRemovalsPerRun, 0, 100_000, fail);
-  const maxTagAdditionsPerRun = integer(value.maxTagAdditionsPerRun, 'maxTagAdditionsPerRun', d.maxTagAdditionsPerRun, 1, 100_000, fail);
-  const dryRun = boolean(value.dryRun, 'dryRun', d.dryRun, fail);
-  let schedule = d.schedule;
-  if (value.schedule !== undefined) {
-    if (typeof value.schedule === 'string' && SCHEDULE_RE.test(value.schedule)) schedule = value.schedule;
-    else fail('schedule', `must be an EventBridge expression such as "cron(0 3 * * ? *)" or "rate(1 day)", got ${JSON.stringify(value.schedule)}`);
-  }
-  const pricePerGbMonth = number(value.pricePerGbMonth, 'pricePerGbMonth', d.pricePerGbMonth, fail);
-  if (!(pricePerGbMonth >= 0)) fail('pricePerGbMonth', `must be a price >= 0 in USD, e.g. 0.10; got ${pricePerGbMonth}`);
-
-  const rules = protectedTags.length + 1 + ciTags.length + 1;
-  if (rules > MAX_RULES) {
-    fail('ciTags', `protectedTags and ciTags make ${rules} lifecycle rules; ECR allows ${MAX_RULES}: merge patterns or drop some`);
-  }
-
-  if (problems.length > 0) throw new ConfigError(source, problems);
-  return {
-    repositories,
-    untaggedExpireDays,
-    ciTags,
-    protectedTags,
-    pins,
-    pinGraceDays,
-    existingPolicy,
-    unknownArtifacts,
-    maxExpireShare,
-    maxTagRemovalsPerRun,
-    maxTagAdditionsPerRun,
-    dryRun,
-    schedule,
-    pricePerGbMonth,
+  const seen = new Set<string>();
+  const add = (field: string, message: string) => {
+    // One problem per field: a value failing several checks (2.5 is neither whole nor...) is one mistake.
+    if (seen.has(field)) return;
+    seen.add(field);
+    problems.push({ field, message });
   };
+  for (const issue of issues) {
+    let path = issue.path;
+    if (issue.code === 'unrecognized_keys') {
+      const allowed = keysAt(path);
+      const prefix = path.length > 0 ? `${fieldName(path)}.` : '';
+      for (const key of issue.keys) {
+        const near = allowed.find((a) => a.toLowerCase() === key.toLowerCase() || editDistance(a, key) <= 2);
+        add(`${prefix}${key}`, `unknown key${near ? `; did you mean "${prefix}${near}"?` : `; allowed: ${allowed.join(', ')}`}`);
+      }
+      continue;
+    }
+    const last = path.at(-1);
+    if (issue.code === 'invalid_type' && typeof last === 'number' && STRING_LISTS.has(fieldName(path.slice(0, -1)))) {
+      path = path.slice(0, -1);
+      add(fieldName(path), 'must be a list of strings');
+      continue;
+    }
+    const field = fieldName(path);
+    const resourceTag = RESOURCE_TAG_MESSAGES[field];
+    add(field, resourceTag ? resourceTag(valueAt(issue)) : issue.message);
+  }
+  return problems;
+}
+
+function valueAt(issue: z.core.$ZodIssue): unknown {
+  return (issue as { input?: unknown }).input;
+}
+
+/** The keys the schema allows for the object at `path` (for "did you mean" and "allowed:"). */
+function keysAt(path: readonly PropertyKey[]): string[] {
+  let schema: z.core.$ZodType | undefined = fileSchema;
+  for (const part of [...path, undefined]) {
+    // Unwrap defaults, optionals and transforms down to the object or array underneath.
+    for (;;) {
+      const def = schema?._zod.def as unknown as { type: string; innerType?: z.core.$ZodType; in?: z.core.$ZodType } | undefined;
+      if (def && (def.type === 'default' || def.type === 'optional' || def.type === 'prefault') && def.innerType) schema = def.innerType;
+      else if (def?.type === 'pipe' && def.in) schema = def.in;
+      else break;
+    }
+    if (part === undefined || !schema) break;
+    const def = schema._zod.def as { type: string; shape?: Record<string, z.core.$ZodType>; element?: z.core.$ZodType };
+    schema = typeof part === 'number' ? def.element : def.shape?.[String(part)];
+  }
+  const shape = (schema?._zod.def as { shape?: Record<string, unknown> } | undefined)?.shape;
+  return shape ? Object.keys(shape) : [];
 }
 
 /** The JSON the Lambda receives; `parseConfigText` reads it back to the same config. */
@@ -310,117 +460,6 @@ export function duplicateKeys(text: string): string[] {
     }
   }
   return found;
-}
-
-type Fail = (field: string, message: string) => void;
-
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
-}
-
-function unknownKeys(value: Record<string, unknown>, allowed: readonly string[], prefix: string, fail: Fail) {
-  for (const key of Object.keys(value)) {
-    if (allowed.includes(key)) continue;
-    const near = allowed.find((a) => a.toLowerCase() === key.toLowerCase() || editDistance(a, key) <= 2);
-    fail(`${prefix}${key}`, `unknown key${near ? `; did you mean "${prefix}${near}"?` : `; allowed: ${allowed.join(', ')}`}`);
-  }
-}
-
-function integer(value: unknown, field: string, fallback: number, min: number, max: number, fail: Fail): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(field, `must be a whole number from ${min} to ${max}, got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-function number(value: unknown, field: string, fallback: number, fail: Fail): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value)) {
-    fail(field, `must be a number, got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-function boolean(value: unknown, field: string, fallback: boolean, fail: Fail): boolean {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'boolean') {
-    fail(field, `must be true or false, got ${JSON.stringify(value)}`);
-    return fallback;
-  }
-  return value;
-}
-
-function stringList(value: unknown, field: string, fail: Fail): string[] {
-  if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
-    fail(field, 'must be a list of strings');
-    return [];
-  }
-  return value as string[];
-}
-
-function repositoryTag(value: unknown, fail: Fail): RepositoryTag | undefined {
-  if (value === undefined) return undefined;
-  const example = '{"key": "ecr-janitor", "value": "managed"}';
-  if (!isObject(value)) {
-    fail('repositories.tag', `must be a resource tag ${example}`);
-    return undefined;
-  }
-  unknownKeys(value, ['key', 'value'], 'repositories.tag.', fail);
-  const { key, value: tagValue } = value;
-  let ok = true;
-  if (typeof key !== 'string' || !RESOURCE_TAG_KEY_RE.test(key) || key.toLowerCase().startsWith('aws:')) {
-    fail('repositories.tag.key', `must be a resource tag key (1-128 letters, digits, spaces, _ . : / = + - @; not "aws:..."), got ${JSON.stringify(key)}`);
-    ok = false;
-  }
-  if (typeof tagValue !== 'string' || !RESOURCE_TAG_VALUE_RE.test(tagValue)) {
-    fail('repositories.tag.value', `must be a resource tag value (up to 256 letters, digits, spaces, _ . : / = + - @), got ${JSON.stringify(tagValue)}`);
-    ok = false;
-  }
-  return ok ? { key: key as string, value: tagValue as string } : undefined;
-}
-
-function tagPattern(value: unknown, field: string, fail: Fail): string | undefined {
-  if (typeof value !== 'string' || !TAG_PATTERN_RE.test(value)) {
-    fail(field, `must be an ECR tag pattern (letters, digits, _ . - and * wildcards), got ${JSON.stringify(value)}`);
-    return undefined;
-  }
-  if (countWildcards(value) > 4) {
-    fail(field, `"${value}" has ${countWildcards(value)} wildcards; ECR allows at most 4 per pattern`);
-    return undefined;
-  }
-  return value;
-}
-
-function pinList(value: unknown, field: string, key: 'digest' | 'tag', fail: Fail): [string, string][] {
-  if (value === undefined) return [];
-  const example = key === 'digest' ? '{"repository": "app", "digest": "sha256:<64 hex>"}' : '{"repository": "app", "tag": "1.4"}';
-  if (!Array.isArray(value)) {
-    fail(field, `must be a list of ${example}`);
-    return [];
-  }
-  const out: [string, string][] = [];
-  value.forEach((entry: unknown, i: number) => {
-    const at = `${field}[${i}]`;
-    if (!isObject(entry)) return fail(at, `must be an object ${example}`);
-    unknownKeys(entry, ['repository', key], `${at}.`, fail);
-    const repository = entry.repository;
-    const ref = entry[key];
-    let ok = true;
-    if (typeof repository !== 'string' || !REPOSITORY_RE.test(repository)) {
-      fail(`${at}.repository`, `must be a repository name such as "team/app", got ${JSON.stringify(repository)}`);
-      ok = false;
-    }
-    const valid = key === 'digest' ? DIGEST_RE : TAG_RE;
-    if (typeof ref !== 'string' || !valid.test(ref)) {
-      fail(`${at}.${key}`, key === 'digest' ? `must be "sha256:" and 64 lowercase hex digits, got ${JSON.stringify(ref)}` : `must be an image tag, got ${JSON.stringify(ref)}`);
-      ok = false;
-    }
-    if (ok) out.push([repository as string, ref as string]);
-  });
-  return out;
 }
 
 function editDistance(a: string, b: string): number {

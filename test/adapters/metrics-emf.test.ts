@@ -45,7 +45,7 @@ function runReport(repositories: RepositoryRunReport[]): RunReport {
   };
 }
 
-function publish(report: RunReport, options?: { maxRepositoryDimensions?: number; namespace?: string }) {
+function publish(report: RunReport, options?: { maxRepositoryDimensions?: number; namespace?: string; stack?: string }) {
   const lines: string[] = [];
   createEmfMetricsSink((line) => lines.push(line), options).publish(report);
   return lines.map((line) => JSON.parse(line) as Record<string, unknown> & { _aws: { Timestamp: number; CloudWatchMetrics: { Namespace: string; Dimensions: string[][]; Metrics: { Name: string; Unit: string }[] }[] } });
@@ -129,5 +129,19 @@ describe('EMF metrics', () => {
     expect(perRepository.map((line) => line.Repository)).toEqual(['broken', 'big', 'medium']);
     expect(totals).toMatchObject({ repositoriesWithoutMetrics: 1 });
     expect(perRepository.every((line) => line._aws.CloudWatchMetrics[0]!.Namespace === 'Custom')).toBe(true);
+  });
+
+  test('with a stack name, every metric carries the Stack dimension, so two janitors in one region publish apart', () => {
+    // Prepare
+    const report = runReport([repository('app', { reaped: 100 })]);
+
+    // Act
+    const [totals, app] = publish(report, { stack: 'EcrJanitor-eu' });
+
+    // Assess
+    expect(totals!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Stack']]);
+    expect(totals!.Stack).toBe('EcrJanitor-eu');
+    expect(app!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['Stack', 'Repository']]);
+    expect(app).toMatchObject({ Stack: 'EcrJanitor-eu', Repository: 'app' });
   });
 });

@@ -74,6 +74,17 @@ describe('stackTargets', () => {
     expect(stackTargets(app, {}).map((t) => t.id)).toEqual(['EcrJanitor-111111111111-eu-west-1', 'EcrJanitor-222222222222-us-east-2']);
   });
 
+  it.each([
+    ['a JSON list', '["222222222222/eu-west-1", {"account": "333333333333", "region": "us-east-1"}]'],
+    ['a comma list', '222222222222/eu-west-1, 333333333333/us-east-1'],
+  ])('reads -c accounts given as %s (the CDK CLI passes -c values as strings)', (_form, text) => {
+    expect(stackTargets(new App({ context: { accounts: text } }), {}).map((t) => t.id)).toEqual(['EcrJanitor-222222222222-eu-west-1', 'EcrJanitor-333333333333-us-east-1']);
+  });
+
+  it('names the field when -c accounts is broken JSON', () => {
+    expect(() => stackTargets(new App({ context: { accounts: '["222222222222/eu-west-1"' } }), {})).toThrow(/accounts: is not valid JSON/);
+  });
+
   it('rejects a malformed or duplicated accounts list', () => {
     expect(() => stackTargets(new App({ context: { accounts: ['12345/eu-west-1'] } }), {})).toThrow(/accounts\[0\]/);
     expect(() => stackTargets(new App({ context: { accounts: ['111111111111/eu-west-1', '111111111111/eu-west-1'] } }), {})).toThrow(/twice/);

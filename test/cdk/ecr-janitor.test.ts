@@ -31,17 +31,80 @@ describe('EcrJanitor', () => {
   });
 
   describe('schedule', () => {
-    it('runs on config.schedule and targets the function', () => {
-      template.hasResourceProperties('AWS::Events::Rule', {
+    it('runs on config.schedule with EventBridge Scheduler in UTC, sending {} to the function, with retries and a DLQ', () => {
+      // Assess (EventBridge Scheduler User Guide, "Schedule types" and "Configuring a dead-letter queue")
+      template.hasResourceProperties('AWS::Scheduler::Schedule', {
         ScheduleExpression: 'cron(30 2 * * ? *)',
+        ScheduleExpressionTimezone: 'UTC',
         State: 'ENABLED',
-        Targets: [Match.objectLike({ Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('JanitorFunction'), 'Arn'] }, RetryPolicy: Match.anyValue() })],
+        Target: Match.objectLike({
+          Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('JanitorFunction'), 'Arn'] },
+          Input: '{}',
+          DeadLetterConfig: { Arn: { 'Fn::GetAtt': [Match.stringLikeRegexp('ScheduleDeadLetterQueue'), 'Arn'] } },
+          RetryPolicy: { MaximumEventAgeInSeconds: 7200, MaximumRetryAttempts: 2 },
+        }),
+      });
+      expect(template.findResources('AWS::Events::Rule', { Properties: { ScheduleExpression: Match.anyValue() } })).toEqual({});
+    });
+
+    it('uses the default nightly schedule in scheduleTimeZone, and refuses a zone that does not exist', () => {
+      // Act
+      const { template: t } = synth({}, { scheduleTimeZone: 'Europe/Berlin' });
+
+      // Assess
+      t.hasResourceProperties('AWS::Scheduler::Schedule', { ScheduleExpression: 'cron(0 3 * * ? *)', ScheduleExpressionTimezone: 'Europe/Berlin' });
+      expect(() => synth({}, { scheduleTimeZone: 'Mars/Olympus' })).toThrow(/scheduleTimeZone must be an IANA time zone/);
+    });
+
+    it('never runs twice at once: reserved concurrency 1', () => {
+      template.hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+    });
+
+    it('alarms when a scheduled run could not be delivered (a message in the DLQ)', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Namespace: 'AWS/SQS',
+        Threshold: 1,
+        ComparisonOperator: 'GreaterThanOrEqualToThreshold',
       });
     });
 
-    it('uses the default nightly schedule when the config has none', () => {
-      const { template: t } = synth({});
-      t.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'cron(0 3 * * ? *)' });
+    it('reads its metrics with the Stack dimension and passes the stack name to the function, so two janitors in one region stay apart', () => {
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'RunCompleted', Namespace: 'EcrJanitor', Dimensions: [{ Name: 'Stack', Value: 'Test' }] });
+      template.hasResourceProperties('AWS::CloudWatch::Alarm', { MetricName: 'NotCleanedRepositories', Dimensions: [{ Name: 'Stack', Value: 'Test' }] });
+      template.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ JANITOR_STACK: 'Test' }) } });
+    });
+
+    it('lets the function write reports/* next to its state, and saves Logs Insights queries on its log group', () => {
+      template.resourceCountIs('AWS::Logs::QueryDefinition', 3);
+      template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'ecr-janitor/Test/last-run-summary', QueryString: Match.stringLikeRegexp('filter msg like') });
+      template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'ecr-janitor/Test/expired-images-per-repository' });
+    });
+
+    it('sends each run report to reportTopic when one is given', () => {
+      // Prepare
+      const stack = new Stack(new App(), 'Topic', { env: ENV });
+      const topic = new sns.Topic(stack, 'Reports');
+
+      // Act
+      new EcrJanitor(stack, 'Janitor', { config: {}, code: FAKE_CODE, reportTopic: topic });
+      const t = Template.fromStack(stack);
+
+      // Assess
+      t.hasResourceProperties('AWS::Lambda::Function', { Environment: { Variables: Match.objectLike({ REPORT_TOPIC_ARN: { Ref: Match.stringLikeRegexp('Reports') } }) } });
+      expect(statements(t).find((st) => st.actions.includes('sns:Publish'))).toBeDefined();
+    });
+
+    it('exposes the function, its role, the state bucket, the schedule and every alarm', () => {
+      // Act
+      const { janitor } = synth({});
+
+      // Assess
+      expect(janitor.function.functionArn).toBeDefined();
+      expect(janitor.role.roleArn).toBeDefined();
+      expect(janitor.stateBucket.bucketName).toBeDefined();
+      expect(janitor.schedule.scheduleArn).toBeDefined();
+      expect(janitor.alarms).toEqual([janitor.errorsAlarm, janitor.missedRunAlarm, janitor.notCleanedAlarm, janitor.scheduleDeadLetterAlarm]);
     });
   });
 
@@ -141,7 +204,8 @@ describe('EcrJanitor', () => {
     it('grants Lambda pin discovery only when pins.lambda is true', () => {
       expect(statements(template).flatMap((s) => s.actions)).toEqual(expect.arrayContaining(['lambda:ListFunctions', 'lambda:GetFunction']));
       const { template: t } = synth({ pins: { lambda: false, ecs: false } });
-      expect(statements(t).flatMap((s) => s.actions).filter((a) => a.startsWith('lambda:'))).toEqual([]);
+      // lambda:InvokeFunction is the schedule's role invoking the janitor itself.
+      expect(statements(t).flatMap((s) => s.actions).filter((a) => a.startsWith('lambda:') && a !== 'lambda:InvokeFunction')).toEqual([]);
     });
 
     it('grants ssm:GetParameter on exactly the configured parameter', () => {
@@ -155,11 +219,12 @@ describe('EcrJanitor', () => {
       expect(statements(none).flatMap((s) => s.actions).filter((a) => a.startsWith('ssm:'))).toEqual([]);
     });
 
-    it('reads and writes only state/* in the state bucket', () => {
+    it('reads and writes only state/* in the state bucket, and only writes reports/*', () => {
       const state = statement(template, 'ReadWriteState');
       expect([...state.actions].sort()).toEqual(['s3:GetObject', 's3:PutObject']);
       expect(state.resources).toEqual([expect.stringMatching(/^<JanitorStateBucket\w+\.Arn>\/state\/\*$/)]);
-      const s3Actions = statements(template).flatMap((s) => s.actions).filter((a) => a.startsWith('s3:'));
+      expect(statement(template, 'WriteRunReports')).toMatchObject({ actions: ['s3:PutObject'], resources: [expect.stringMatching(/^<JanitorStateBucket\w+\.Arn>\/reports\/\*$/)] });
+      const s3Actions = statements(template).filter((s) => s.Sid !== 'WriteRunReports').flatMap((s) => s.actions).filter((a) => a.startsWith('s3:'));
       expect([...s3Actions].sort()).toEqual(['s3:GetObject', 's3:ListBucket', 's3:PutObject']);
     });
 
@@ -254,7 +319,7 @@ describe('EcrJanitor', () => {
         PolicyDocument: { Statement: Match.arrayWith([Match.objectLike({ Effect: 'Deny', Condition: { Bool: { 'aws:SecureTransport': 'false' } } })]) },
       });
       const alarms = Object.values(t.findResources('AWS::CloudWatch::Alarm')) as { Properties: { AlarmActions?: unknown[] } }[];
-      expect(alarms).toHaveLength(3);
+      expect(alarms).toHaveLength(4);
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/AlarmTopic/) }]);
     });
 

@@ -2,7 +2,7 @@
 // and credentials from the environment, a --config file. plan --json prints the documented shape and changes nothing;
 // a bad config exits 2 before touching anything; a failed repository exits 1 after the others finished.
 import { existsSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { main } from '../../cli/cli.js';
@@ -227,5 +227,70 @@ describe('ecr-janitor run: no silent failure (issue 9, points 5, 6, 8 and 9)', (
     // Assess
     expect(code).toBe(0);
     expect(JSON.parse(stdout).repositories.map((r: { name: string }) => r.name)).toEqual(['app']);
+  });
+});
+
+describe('ecr-janitor help, version and logs (issue 12)', () => {
+  it.each(['plan', 'run', 'event', 'emulator', 'demo'])('prints help for %s on stdout with its options, defaults and exit codes, and exits 0', async (command) => {
+    // Act
+    const { code, stdout, stderr } = await cli([command, '--help']);
+
+    // Assess
+    expect(code).toBe(0);
+    expect(stderr).toBe('');
+    expect(stdout).toMatch(new RegExp(`^usage: ecr-janitor ${command} `));
+    expect(stdout).toMatch(/\(default: /);
+    expect(stdout).toMatch(/exit codes:\n {2}0 {2}done\n {2}1 {2}.*\n {2}2 {2}bad config or arguments/);
+  });
+
+  it('documents every plan option it accepts, with its default', async () => {
+    // Act
+    const { stdout } = await cli(['help', 'plan']);
+
+    // Assess
+    for (const flag of ['--config FILE', '--repository NAME', '--json', '--state-dir DIR', '--pin-sources LIST', '--log-format pretty|json', '--log-level LEVEL']) {
+      expect(stdout).toContain(`  ${flag}`);
+    }
+    expect(stdout).toMatch(/--state-dir DIR +.*\(default: \.janitor-state\)/);
+  });
+
+  it('prints the package version for --version and -V', async () => {
+    // Prepare
+    const { version } = JSON.parse(await readFile(join(import.meta.dirname, '../../package.json'), 'utf8')) as { version: string };
+
+    // Act
+    const long = await cli(['--version']);
+    const short = await cli(['-V']);
+
+    // Assess
+    expect([long.code, long.stdout, short.stdout]).toEqual([0, `${version}\n`, `${version}\n`]);
+  });
+
+  it('exits 2 on an unknown command or option, pointing at the help', async () => {
+    // Act
+    const unknownCommand = await cli(['purge']);
+    const unknownOption = await cli(['plan', '--colour']);
+
+    // Assess
+    expect(unknownCommand).toMatchObject({ code: 2, stdout: '' });
+    expect(unknownCommand.stderr).toMatch(/unknown command "purge"/);
+    expect(unknownOption).toMatchObject({ code: 2, stdout: '' });
+    expect(unknownOption.stderr).toMatch(/--colour[\s\S]*run "ecr-janitor plan --help" for the options/);
+  });
+
+  it('writes results to stdout and readable log lines to stderr with --log-format pretty', async () => {
+    // Prepare
+    await pushSingleImage(world.client, 'app', { tags: ['v1'], seed: 'v1', bytes: SMALL });
+    const config = await configFile('nothing.json', { repositories: { include: ['nothing-*'] }, pins: { ecs: false, lambda: false } });
+
+    // Act
+    const pretty = await cli(['plan', '--json', '--log-format', 'pretty', '--config', config, '--state-dir', join(world.stateDir, 'cli-state')]);
+    const json = await cli(['plan', '--json', '--log-format', 'json', '--config', config, '--state-dir', join(world.stateDir, 'cli-state')]);
+
+    // Assess: the same error line, once for a person and once for a machine; the result alone on stdout.
+    expect(JSON.parse(pretty.stdout)).toMatchObject({ repositories: [] });
+    expect(pretty.stderr).toMatch(/^\d\d:\d\d:\d\d ERROR the config manages none of the registry's repositories .* include=\["nothing-\*"\]/m);
+    expect(json.stderr).toMatch(/^\{"level":"error".*"msg":"the config manages none/m);
+    expect(await cli(['plan', '--log-format', 'xml'])).toMatchObject({ code: 2 });
   });
 });
