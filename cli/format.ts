@@ -36,6 +36,8 @@ export function planJson(report: RunReport) {
       policy: r.plan ? { action: r.plan.policy.action, reason: r.plan.policy.reason, text: r.plan.policy.desiredText, warnings: r.plan.policy.warnings } : null,
       protectTags: r.plan ? r.plan.protectTags : { add: [], remove: [] },
       totals: r.plan?.totals ?? null,
+      // keepPulledWithinDays: how many images a recent pull keeps (issue 10).
+      ...(r.plan?.recentPulls ? { recentPulls: r.plan.recentPulls } : {}),
       reaped: r.reaped,
       actions: r.actions,
     })),

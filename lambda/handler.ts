@@ -3,15 +3,23 @@
 import { ECSClient } from '@aws-sdk/client-ecs';
 import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
+import { SNSClient } from '@aws-sdk/client-sns';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import { createEcrRegistry, makeEcrClient } from './adapters/ecr-registry.js';
 import { createLogger } from './adapters/logger.js';
 import { createEmfMetricsSink } from './adapters/metrics-emf.js';
+import { createS3ReportSink } from './adapters/report-s3.js';
 import { createConfigPinSource } from './adapters/pins-config.js';
 import { createEcsPinSource } from './adapters/pins-ecs.js';
 import { createLambdaPinSource } from './adapters/pins-lambda.js';
 import { createSsmPinSource } from './adapters/pins-ssm.js';
+import { createEcrImageLookup } from './adapters/ecr-image-lookup.js';
+import { appendOrgPins, createOrgPinWiring, createS3OrgPinStore } from './adapters/pins-org.js';
+import type { OrgReference } from './domain/org-pins.js';
+import { type EventResult, type ImageLookupPort, protectOnEvent } from './app/protect-on-event.js';
+import { parseUseEvent } from './domain/events.js';
 import { createS3StateStore } from './adapters/state-s3.js';
+import { wireThroughput } from './adapters/throughput-aws.js';
 import type { JanitorDeps } from './app/run-janitor.js';
 import { runJanitor } from './app/run-janitor.js';
 import type { PinSource } from './app/ports.js';
@@ -22,10 +30,16 @@ export interface HandlerEnvironment {
   JANITOR_CONFIG?: string;
   STATE_BUCKET?: string;
   AWS_REGION?: string;
+  /** Stack name for the metrics' Stack dimension (set by the construct). */
+  JANITOR_STACK?: string;
+  /** SNS topic for the run report digest (the construct's `reportTopic`). */
+  REPORT_TOPIC_ARN?: string;
 }
 
 export interface InvocationContext {
   invokedFunctionArn: string;
+  /** Lambda's context: the run stops waiting on previews in time to finish (a preview still running resumes next run). */
+  getRemainingTimeInMillis?: () => number;
 }
 
 export interface HandlerResult {
@@ -37,15 +51,36 @@ export interface HandlerResult {
   reapedImages: number;
   reapedBytes: number;
   estimatedMonthlySavingsUsd: number;
+  /** Set for a use event (README "How the janitor knows an image is in use"): what it protected. */
+  event?: EventResult;
 }
 
 /** Builds the ports for one invocation; tests pass their own (emulator, fake pin sources, in-memory state). */
-export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log'] };
+export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log']; imageLookup?: ImageLookupPort };
 
 export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env) {
   return async (event: unknown, context: InvocationContext): Promise<HandlerResult> => {
     if (!env.JANITOR_CONFIG) throw new Error('JANITOR_CONFIG is not set: deploy with the EcrJanitor construct, which sets it from the validated config');
     const config = parseConfigText(env.JANITOR_CONFIG, 'JANITOR_CONFIG');
+    // A use event (ECS task, Lambda code, ECR push) protects what it names; anything else must be a run event.
+    const useEvent = parseUseEvent(event);
+    if (useEvent) {
+      const wiredForEvent = wire(config, env, context);
+      const log = wiredForEvent.log ?? createLogger();
+      const registryAddress = registryOf(context);
+      const orgBucket = config.pins.orgBucket;
+      const publishForeign = orgBucket
+        ? async (references: OrgReference[]) => {
+            await appendOrgPins(createS3OrgPinStore(new S3Client({ region: registryAddress.region }), orgBucket), registryAddress, references, Date.now());
+          }
+        : undefined;
+      const orgStore = orgBucket ? createS3OrgPinStore(new S3Client({ region: registryAddress.region }), orgBucket) : undefined;
+      const readOrgObject = orgStore ? (key: string) => orgStore.read(key) : undefined;
+      const result = await protectOnEvent({ ...wiredForEvent, log, registryAddress, ...(publishForeign ? { publishForeign } : {}), ...(readOrgObject ? { readOrgObject } : {}) }, { config }, useEvent);
+      // A failed write throws, so EventBridge's asynchronous invocation retries the event.
+      if (result.failed > 0) throw new Error(`event: protection or publishing failed in ${result.repositories.filter((r) => r.failures.length > 0).map((r) => `${r.repository} (${r.failures[0]!.code}: ${r.failures[0]!.message})`).join('; ')}`);
+      return { repositories: result.repositories.length, failed: 0, blocked: 0, refused: 0, reapedImages: 0, reapedBytes: 0, estimatedMonthlySavingsUsd: 0, event: result };
+    }
     const shard = repositoriesOf(event);
     const wired = wire(config, env, context);
     const deps: JanitorDeps = { ...wired, log: wired.log ?? createLogger() };
@@ -119,14 +154,28 @@ export function pinSourcesFor(config: JanitorConfig, registry: { accountId: stri
   const clientConfig = { region: registry.region, retryMode: 'adaptive', maxAttempts: 8 };
   const { accountId } = registry;
   if (accountId === undefined) {
-    if (config.pins.ecs || config.pins.lambda || config.pins.ssmParameter) sources.push(unknownAccountSource());
+    if (config.pins.ecs || config.pins.lambda || config.pins.ssmParameter || config.pins.orgBucket) sources.push(unknownAccountSource());
     return sources;
   }
   const address = { accountId, region: registry.region };
-  if (config.pins.ecs) sources.push(createEcsPinSource(new ECSClient(clientConfig), address));
-  if (config.pins.lambda) sources.push(createLambdaPinSource(new LambdaClient(clientConfig), address));
+  // Organization-wide pins: publish this account's uses of other registries, read what others say about this one.
+  const org = config.pins.orgBucket ? orgPinWiring(config.pins.orgBucket, address) : undefined;
+  const foreign = org ? { onForeignReference: org.onForeignReference } : {};
+  const watched = (source: PinSource) => (org ? org.watch(source) : source);
+  if (config.pins.ecs) sources.push(watched(createEcsPinSource(new ECSClient(clientConfig), address, { rollbackDepth: config.rollbackDepth, ...foreign })));
+  if (config.pins.lambda) sources.push(watched(createLambdaPinSource(new LambdaClient(clientConfig), address, foreign)));
   if (config.pins.ssmParameter) sources.push(createSsmPinSource(new SSMClient(clientConfig), config.pins.ssmParameter, address));
+  if (org) sources.push(org.source);
   return sources;
+}
+
+function orgPinWiring(bucket: string, address: { accountId: string; region: string }) {
+  const log = createLogger();
+  return createOrgPinWiring(createS3OrgPinStore(new S3Client({ region: address.region }), bucket), address, {
+    now: () => Date.now(),
+    onStale: (stale) => log.warn({ stale }, `organization pins: ${stale.length} publisher(s) stopped publishing; their last pins stay protected`),
+    onPublishError: (error) => log.error({ err: error.message }, 'organization pins: publishing this account\'s uses failed; the last published document stays in force'),
+  });
 }
 
 function unknownAccountSource(): PinSource {
@@ -141,12 +190,29 @@ function unknownAccountSource(): PinSource {
 const wireAws: Wiring = (config, env, context) => {
   if (!env.STATE_BUCKET) throw new Error('STATE_BUCKET is not set: the stack owns a state bucket and passes its name');
   const registry = registryOf(context);
+  const ecr = makeEcrClient({ region: registry.region });
+  // Writes on a client of their own: throttled PutImage never slows the reads (README "Scaling").
+  const { registry: ecrRegistry, throughput } = wireThroughput({
+    reads: createEcrRegistry(ecr),
+    writes: createEcrRegistry(makeEcrClient({ region: registry.region })),
+    config,
+    memoryMb: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
+    ...(context.getRemainingTimeInMillis ? { endsAt: Date.now() + context.getRemainingTimeInMillis() } : {}),
+  });
   return {
-    registry: createEcrRegistry(makeEcrClient({ region: registry.region })),
+    registry: ecrRegistry,
+    throughput,
+    imageLookup: createEcrImageLookup(ecr),
     pinSources: pinSourcesFor(config, registry),
     stateStore: createS3StateStore(new S3Client({ region: registry.region }), env.STATE_BUCKET),
     clock: { now: () => Date.now() },
-    metrics: createEmfMetricsSink((line) => process.stdout.write(`${line}\n`)),
+    metrics: createEmfMetricsSink((line) => process.stdout.write(`${line}\n`), env.JANITOR_STACK ? { stack: env.JANITOR_STACK } : {}),
+    reports: createS3ReportSink(new S3Client({ region: registry.region }), {
+      bucket: env.STATE_BUCKET,
+      pricePerGbMonth: config.pricePerGbMonth,
+      ...(env.JANITOR_STACK ? { stack: env.JANITOR_STACK } : {}),
+      ...(env.REPORT_TOPIC_ARN ? { topic: { client: new SNSClient({ region: registry.region }), arn: env.REPORT_TOPIC_ARN } } : {}),
+    }),
   };
 };
 

@@ -177,6 +177,8 @@ export function janitorGrants(scope: IConstruct, config: JanitorConfig, stateBuc
     });
   }
 
+  if (config.pins.orgBucket) grants.push(...orgPinGrants(scope, config.pins.orgBucket));
+
   const stateObjects = stateBucket.arnForObjects(`${STATE_PREFIX}*`);
   grants.push({
     statement: new iam.PolicyStatement({ sid: 'ReadWriteState', actions: ['s3:GetObject', 's3:PutObject'], resources: [stateObjects] }),
@@ -210,4 +212,32 @@ export function stateWriteGuard(stateBucket: IBucket, writers: readonly string[]
 
 function unique(values: readonly string[]): string[] {
   return [...new Set(values)];
+}
+
+/**
+ * Organization-wide pins (lib/org-pins-bucket.ts): read this registry's prefix, write this account's own documents and
+ * its publisher index. The bucket policy, in the bucket's account, allows the same to organization members only.
+ */
+export function orgPinGrants(scope: IConstruct, bucket: string): JanitorGrant[] {
+  const { account, region, partition } = Stack.of(scope);
+  const bucketArn = `arn:${partition}:s3:::${bucket}`;
+  const ownPrefix = `org-pins/${account}/${region}/`;
+  const ownIndex = `org-pins/publishers/${account}-${region}.json`;
+  const ownDocuments = `${bucketArn}/org-pins/*/*/${account}-${region}.json`;
+  const reason = `Organization-wide pins in bucket ${bucket}: one document per publishing account under this registry's prefix; the publishing accounts are not known at deploy time.`;
+  return [
+    {
+      statement: new iam.PolicyStatement({ sid: 'ReadOrgPins', actions: ['s3:GetObject'], resources: [`${bucketArn}/${ownPrefix}*`, `${bucketArn}/${ownIndex}`] }),
+      wildcards: [{ resource: `${bucketArn}/${ownPrefix}*`, reason }],
+    },
+    {
+      // ListBucket limited to the two prefixes; without it a missing document reads as AccessDenied, not NoSuchKey.
+      statement: new iam.PolicyStatement({ sid: 'ListOrgPins', actions: ['s3:ListBucket'], resources: [bucketArn], conditions: { StringLike: { 's3:prefix': [`${ownPrefix}*`, ownIndex] } } }),
+      wildcards: [],
+    },
+    {
+      statement: new iam.PolicyStatement({ sid: 'PublishOrgPins', actions: ['s3:PutObject'], resources: [ownDocuments, `${bucketArn}/${ownIndex}`] }),
+      wildcards: [{ resource: ownDocuments, reason: `This account publishes its uses of each other registry under that registry's prefix in ${bucket}; which registries it uses is only known at run time.` }],
+    },
+  ];
 }

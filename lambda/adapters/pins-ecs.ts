@@ -13,7 +13,9 @@ import {
 } from '@aws-sdk/client-ecs';
 import type { PinSource } from '../app/ports.js';
 import type { RegistryAddress } from '../domain/image-uri.js';
+import type { OrgReference } from '../domain/org-pins.js';
 import { chunks } from './chunks.js';
+import { isMissingTaskDefinition, previousRevisions } from './ecs-rollback.js';
 import { PinCollector } from './pin-collector.js';
 
 const DESCRIBE_SERVICES_BATCH = 10;
@@ -22,11 +24,12 @@ const LIST_PAGE_SIZE = 100;
 // INACTIVE deployments have no tasks left; everything else may still be running or about to run.
 const LIVE_DEPLOYMENT = new Set(['PRIMARY', 'ACTIVE']);
 
-export function createEcsPinSource(client: ECSClient, registry: RegistryAddress): PinSource {
+export function createEcsPinSource(client: ECSClient, registry: RegistryAddress, options: { rollbackDepth?: number; onForeignReference?: (reference: OrgReference) => void } = {}): PinSource {
+  const rollbackDepth = options.rollbackDepth ?? 1;
   return {
     name: 'ecs',
     async discover() {
-      const pins = new PinCollector(registry);
+      const pins = new PinCollector(registry, options.onForeignReference);
       const taskDefinitionImages = cachedTaskDefinitionImages(client);
 
       for await (const page of paginateListClusters({ client, pageSize: LIST_PAGE_SIZE }, {})) {
@@ -44,6 +47,17 @@ export function createEcsPinSource(client: ECSClient, registry: RegistryAddress)
               const source = `ecs:${cluster}/${service.serviceName ?? nameFromArn(service.serviceArn ?? 'unknown')}`;
               for (const taskDefinition of liveTaskDefinitions(service)) {
                 for (const image of await taskDefinitionImages(taskDefinition)) pins.add(image, source);
+              }
+              // Rollback depth: the revisions a rollback of this service would start again.
+              for (const { arn, back } of service.taskDefinition ? previousRevisions(service.taskDefinition, rollbackDepth) : []) {
+                let images: string[];
+                try {
+                  images = await taskDefinitionImages(arn);
+                } catch (error) {
+                  if (isMissingTaskDefinition(error)) continue;
+                  throw error;
+                }
+                for (const image of images) pins.add(image, `${source} (rollback target, ${back} revision${back === 1 ? '' : 's'} back)`);
               }
             }
           }

@@ -7,6 +7,7 @@
 import { GetFunctionCommand, paginateListFunctions, type LambdaClient } from '@aws-sdk/client-lambda';
 import type { PinSource } from '../app/ports.js';
 import { parseEcrImageUri, type RegistryAddress } from '../domain/image-uri.js';
+import type { OrgReference } from '../domain/org-pins.js';
 import { PinCollector } from './pin-collector.js';
 
 const LIST_PAGE_SIZE = 50; // ListFunctions returns at most 50 per page
@@ -18,12 +19,12 @@ export const GET_FUNCTION_CODE_FIELDS_KEPT = ['ImageUri', 'ResolvedImageUri'] as
 
 const MIDDLEWARE_NAME = 'ecrJanitorKeepOnlyImageFields';
 
-export function createLambdaPinSource(client: LambdaClient, registry: RegistryAddress): PinSource {
+export function createLambdaPinSource(client: LambdaClient, registry: RegistryAddress, options: { onForeignReference?: (reference: OrgReference) => void } = {}): PinSource {
   keepOnlyImageFields(client);
   return {
     name: 'lambda',
     async discover() {
-      const pins = new PinCollector(registry);
+      const pins = new PinCollector(registry, options.onForeignReference);
       const pages = paginateListFunctions({ client, pageSize: LIST_PAGE_SIZE }, { FunctionVersion: 'ALL' });
       for await (const page of pages) {
         for (const fn of page.Functions ?? []) {

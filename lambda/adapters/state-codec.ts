@@ -33,7 +33,7 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     throw new Error(`${where}: ${problem}`);
   };
   if (!isRecord(value)) return fail('expected a JSON object');
-  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests, checksum } = value;
+  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests, pinBaseline, janitorReads, checksum } = value;
   if (typeof repository !== 'string') fail('repository must be a string');
   if (!isRecord(pinsLastSeen)) fail('pinsLastSeen must be an object of digest -> epoch milliseconds');
   const state: RepositoryState = { repository, pinsLastSeen: numbersOf(pinsLastSeen, 'pinsLastSeen', fail) };
@@ -53,6 +53,16 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     if (typeof heldPolicyText !== 'string') fail('heldPolicyText must be the text of a lifecycle policy');
     state.heldPolicyText = heldPolicyText;
   }
+  if (janitorReads !== undefined) {
+    if (!isRecord(janitorReads)) return fail('janitorReads must be an object of digest -> epoch milliseconds');
+    state.janitorReads = numbersOf(janitorReads, 'janitorReads', fail);
+  }
+  if (pinBaseline !== undefined) {
+    const shape = 'pinBaseline must be { at, digests: [digest...], sources: { source: count } }';
+    if (!isRecord(pinBaseline) || !isFiniteNumber(pinBaseline.at) || !Array.isArray(pinBaseline.digests) || !isRecord(pinBaseline.sources)) return fail(shape);
+    if (pinBaseline.digests.some((d) => typeof d !== 'string')) fail(shape);
+    state.pinBaseline = { at: pinBaseline.at, digests: pinBaseline.digests as string[], sources: numbersOf(pinBaseline.sources, 'pinBaseline.sources', fail) };
+  }
   // A state under the wrong name would carry another repository's pins.
   if (repository !== expectedRepository) {
     throw new StateIntegrityError(`${where}: repository is "${repository}", expected "${expectedRepository}"`, 'repository');
@@ -69,13 +79,15 @@ export function parseStateText(text: string, where: string, expectedRepository: 
 
 /** Only the fields the janitor reads: what is stored is exactly what is checked. */
 function knownFields(state: RepositoryState): RepositoryState {
-  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText } = state;
+  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText, pinBaseline, janitorReads } = state;
   return {
     repository,
     pinsLastSeen,
     ...(lastInventory !== undefined ? { lastInventory: { at: lastInventory.at, bytes: lastInventory.bytes } } : {}),
     ...(indexManifests !== undefined ? { indexManifests } : {}),
     ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
+    ...(janitorReads !== undefined ? { janitorReads } : {}),
+    ...(pinBaseline !== undefined ? { pinBaseline: { at: pinBaseline.at, digests: pinBaseline.digests, sources: pinBaseline.sources } } : {}),
   };
 }
 

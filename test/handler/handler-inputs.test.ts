@@ -69,7 +69,11 @@ describe('malformed invocation events (issue 9, point 5)', () => {
     ['a string', 'web', /^event: a string is not an invocation event/],
     ['an array', ['web'], /^event: a list is not an invocation event/],
     ['a typo of repositories', { repository: ['x'] }, /^event\.repository: unknown field \(did you mean "repositories"\?\)/],
-    ['an EventBridge event that is not the schedule', { source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail: {} }, /^event\.source: unknown field/],
+    ['an EventBridge event that is neither the schedule nor a use event', { source: 'aws.codebuild', 'detail-type': 'CodeBuild Build State Change', detail: {} }, /^event\.source: unknown field/],
+    // Use events are documented shapes now (issue 10), read as strictly: a malformed one names its field.
+    ['an ECR Image Action without its fields', { source: 'aws.ecr', 'detail-type': 'ECR Image Action', detail: {} }, /^event\.region must be/],
+    ['an ECS task event without containers', { source: 'aws.ecs', 'detail-type': 'ECS Task State Change', region: 'us-east-1', detail: {} }, /^event\.detail\.containers must be a list/],
+    ['another ECS event', { source: 'aws.ecs', 'detail-type': 'ECS Container Instance State Change', region: 'us-east-1', detail: {} }, /^event\["detail-type"\]: "ECS Container Instance State Change" from aws\.ecs is not an event the janitor handles/],
     ['repositories with another field', { repositories: ['web'], dryRun: false }, /^event\.dryRun: unknown field/],
   ])('%s throws before anything is wired, read or written', async (_name, event, message) => {
     // Prepare
