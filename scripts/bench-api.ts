@@ -49,6 +49,15 @@ export interface SeededRepository {
   name: string;
   images: number;
   indexes: number;
+  /**
+   * Known from the seed, not from any plan: digests that need a protection tag they do not carry yet (the pins, and
+   * the OCI referrers of pinned images, which ECR deletes with their subject), and how many of them are not indexes
+   * (their manifests are not among the index manifests read anyway).
+   */
+  toProtect?: number;
+  toProtectNonIndex?: number;
+  /** Protection tags from an earlier run that no pin needs any more. */
+  staleTags?: number;
 }
 
 export interface SeedSummary {
@@ -108,7 +117,7 @@ function pushCache(store: RepositoryStore, seed: string): void {
 }
 
 /** An OCI 1.1 provenance attestation about `subject` (untagged, with `subject`). */
-function pushReferrer(store: RepositoryStore, seed: string, subject: Digest): void {
+function pushReferrer(store: RepositoryStore, seed: string, subject: Digest): Digest {
   const subjectText = store.image(subject)!.manifest;
   const text = JSON.stringify({
     schemaVersion: 2,
@@ -119,7 +128,7 @@ function pushReferrer(store: RepositoryStore, seed: string, subject: Digest): vo
     subject: { mediaType: OCI_INDEX, digest: subject, size: Buffer.byteLength(subjectText) },
     annotations: { 'org.opencontainers.image.revision': seed },
   });
-  put(store, text, OCI_MANIFEST, []);
+  return put(store, text, OCI_MANIFEST, []);
 }
 
 function fakeBlob(...parts: string[]): string {
@@ -136,7 +145,7 @@ function fakeBlob(...parts: string[]): string {
  * the newest `main`, every 200th build, every 40th PR image. Every 300th build carries a protection tag from an
  * earlier run whose pin is gone.
  */
-export async function serveSeeded(total: number): Promise<{ summary: SeedSummary; close: () => Promise<void> }> {
+export async function serveSeeded(total: number): Promise<{ summary: SeedSummary; close: () => Promise<void>; restore: () => void }> {
   const emulator = await startEmulator({ now: T0 });
   const model = emulator.model;
   const start = performance.now();
@@ -150,27 +159,53 @@ export async function serveSeeded(total: number): Promise<{ summary: SeedSummary
     const interval = (HISTORY_DAYS * DAY) / builds;
     let indexes = 0;
     let lastMain: Digest | undefined;
+    const referrerOf = new Map<Digest, Digest>();
+    const indexDigests = new Set<Digest>();
+    const staleOn = new Set<Digest>();
+    const buildOf = new Map<Digest, number>();
+    let lastBuild = 0;
+    const pinsBefore = pins.length;
     for (let build = 0; build < builds && store.imageCount < target; build++) {
       model.setClock(T0 + Math.round(build * interval));
       const seed = `${name}#${build}`;
       const tags = build % 10 === 0 ? [`ci-${build}`, 'main'] : [`ci-${build}`];
       const index = pushBuildx(store, seed, tags);
       indexes += 1;
+      indexDigests.add(index);
       if (build % 10 === 0) lastMain = index;
+      buildOf.set(index, build);
+      lastBuild = build;
       if (build % 2 === 0) pushCache(store, seed);
       if (build % 5 === 0) {
         const pr = put(store, imageManifest(`${seed}/pr`, 80 * 1024 * 1024).text, OCI_MANIFEST, [`pr-${build}`]);
         if (build % 200 === 0) pins.push({ repository: name, digest: pr });
       }
-      if (build % 50 === 0) pushReferrer(store, seed, index);
+      if (build % 50 === 0) referrerOf.set(index, pushReferrer(store, seed, index));
       if (build % 200 === 100) pins.push({ repository: name, digest: index });
       if (build % 300 === 150) {
         store.putImage({ manifest: store.image(index)!.manifest, tag: protectionTagFor(index) });
         stale += 1;
+        staleOn.add(index);
       }
     }
     if (lastMain) pins.push({ repository: name, digest: lastMain });
-    repositories.push({ name, images: store.imageCount, indexes });
+    const needed = new Set<Digest>();
+    for (const { digest } of pins.slice(pinsBefore)) needed.add(digest);
+    // Referrers of the images that stay (pinned, tagged `main`, among the newest 25 `ci-*`, or carrying a protection
+    // tag, which counts as a pin while no run state says otherwise): untagged, they would expire while their subject stays.
+    for (const [subject, referrer] of referrerOf) {
+      const build = buildOf.get(subject)!;
+      if (needed.has(subject) || staleOn.has(subject) || subject === lastMain || build >= lastBuild - 24) needed.add(referrer);
+    }
+    const toProtect = [...needed].filter((digest) => !staleOn.has(digest));
+    repositories.push({
+      name,
+      images: store.imageCount,
+      indexes,
+      toProtect: toProtect.length,
+      toProtectNonIndex: toProtect.filter((digest) => !indexDigests.has(digest)).length,
+      staleTags: [...staleOn].filter((digest) => !needed.has(digest)).length,
+    });
   });
   model.setClock(NOW);
   const summary: SeedSummary = {
@@ -182,7 +217,22 @@ export async function serveSeeded(total: number): Promise<{ summary: SeedSummary
     staleProtectionTags: stale,
     seedMs: Math.round(performance.now() - start),
   };
-  return { summary, close: () => emulator.close() };
+  // What the seed left, to bring the registry back to it for another first night (scripts/bench-scale.ts).
+  const seededTags = new Map(model.listRepositories().map((store) => [store.name, new Map([...store.images.values()].map((image) => [image.digest, [...image.tags]]))]));
+  const restore = () => {
+    for (const store of model.listRepositories()) {
+      const tags = seededTags.get(store.name)!;
+      if (store.images.size !== tags.size) throw new Error(`${store.name} has ${store.images.size} images, the seed left ${tags.size}: images were deleted`);
+      store.tagToDigest.clear();
+      for (const image of store.images.values()) {
+        image.tags = [...tags.get(image.digest)!];
+        for (const tag of image.tags) store.tagToDigest.set(tag, image.digest);
+      }
+      delete store.policyText;
+      delete store.preview;
+    }
+  };
+  return { summary, close: () => emulator.close(), restore };
 }
 
 // ---------------------------------------------------------------- the measurement (janitor process)
@@ -436,8 +486,14 @@ async function main(argv: string[]): Promise<void> {
   };
   const serve = flag('--serve');
   if (serve !== undefined) {
-    const { summary, close } = await serveSeeded(serve);
+    const { summary, close, restore } = await serveSeeded(serve);
     process.stdout.write(`${JSON.stringify(summary)}\n`);
+    // "restore" on stdin: tags and policies as seeded again (answers "restored").
+    createInterface({ input: process.stdin }).on('line', (line) => {
+      if (line.trim() !== 'restore') return;
+      restore();
+      process.stdout.write('restored\n');
+    });
     const stop = () => void close().then(() => process.exit(0));
     process.once('SIGTERM', stop);
     process.once('SIGINT', stop);

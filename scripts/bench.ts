@@ -5,13 +5,16 @@
 //   peak memory of each of those, each measured in a process of its own
 // Results: tables on stdout, JSON in bench-results/latest.json.
 // Flags: --quick (skip the 1M planner run and the 100k API run); --api-1m (add an API run over 1M images in 1,000
-// repositories: about 2 minutes and 4 GB of memory, the figures behind the README's Scaling section)
+// repositories: about 2 minutes and 4 GB of memory); --scale (only the one-night-at-scale section, scripts/bench-scale.ts:
+// 1,000 repositories / 1M images at 100 ms per call in virtual time, the README's Scaling table; its last line is
+// `BENCH {...}` with the goals' figures)
 import { spawn } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { ApiBench, RunMeasurement } from './bench-api.js';
 import { benchBundle } from './bench-bundle.js';
 import { benchPlanner, type PlannerBench } from './bench-planner.js';
+import { benchScale, scaleTable } from './bench-scale.js';
 
 const API_GOAL = 1.1;
 const BUNDLE_GOAL_BYTES = 1_000_000;
@@ -113,6 +116,15 @@ async function main(): Promise<void> {
   }
 
   const startedAt = new Date().toISOString();
+  if (process.argv.includes('--scale')) {
+    const result = await benchScale();
+    for (const line of scaleTable(result)) console.log(line);
+    mkdirSync('bench-results', { recursive: true });
+    writeFileSync('bench-results/scale.json', `${JSON.stringify({ startedAt, node: process.version, ...result }, null, 2)}\n`);
+    console.log('results: bench-results/scale.json');
+    console.log(`BENCH ${JSON.stringify(result.bench)}`);
+    return;
+  }
   const apiSizes = [...(quick ? [10_000] : [10_000, 100_000]), ...(process.argv.includes('--api-1m') ? [1_000_000] : [])];
   const plannerSizes = quick ? [100_000] : [100_000, 1_000_000];
 

@@ -22,6 +22,7 @@ import {
   type ImageStatusFilter,
 } from '@aws-sdk/client-ecr';
 import { PreviewNotCompletedError, type ManifestFetch, type PolicyPreview, type RegistryPort, type TagDeletion, type WriteFailure } from '../app/ports.js';
+import type { PreviewRead, PreviewSteps } from '../app/preview-pipeline.js';
 import { protectionTagFor } from '../domain/patterns.js';
 import { samePolicy } from '../domain/policy.js';
 import type { Digest, ImageRecord } from '../domain/types.js';
@@ -71,7 +72,7 @@ export interface ImageReferrerRecord {
   annotations?: Record<string, string>;
 }
 
-export interface EcrRegistry extends RegistryPort {
+export interface EcrRegistry extends RegistryPort, PreviewSteps {
   /** OCI 1.1 referrers of `subjectDigest` (ListImageReferrers, 50 per page). */
   listImageReferrers(repository: string, subjectDigest: Digest): Promise<ImageReferrerRecord[]>;
 }
@@ -309,6 +310,48 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
         for await (const next of rest) read(next);
       }
       return preview;
+    },
+
+    // The two halves of previewLifecyclePolicy, for the pipeline that starts many previews and polls them in one loop.
+    async startLifecyclePolicyPreview(repository, policyText) {
+      try {
+        await client.send(new StartLifecyclePolicyPreviewCommand({ ...registryScope, repositoryName: repository, lifecyclePolicyText: policyText }));
+        return 'started';
+      } catch (error) {
+        if ((error as Error).name === 'LifecyclePolicyPreviewInProgressException') return 'busy';
+        throw error;
+      }
+    },
+
+    async readLifecyclePolicyPreview(repository, policyText): Promise<PreviewRead> {
+      const scope = { ...registryScope, repositoryName: repository };
+      const page = await client.send(new GetLifecyclePolicyPreviewCommand({ ...scope, maxResults: PREVIEW_PAGE_SIZE }));
+      // ECR may hand the text back normalised, so the meaning is compared, not the bytes.
+      const ours = page.lifecyclePolicyText === undefined || samePolicy(page.lifecyclePolicyText, policyText);
+      if (page.status === 'IN_PROGRESS') return { status: 'in-progress', ours };
+      if (!ours) return { status: 'another-policy', detail: page.status ?? 'without a status' };
+      const notTonight = (why: string) => new PreviewNotCompletedError(`the lifecycle policy preview of ${repository} ${why}; policy not installed this run`);
+      if (page.status !== 'COMPLETE') throw notTonight(`ended ${page.status ?? 'without a status'}`);
+      const preview: PolicyPreview = { expiring: [], transitioning: [] };
+      const collect = (current: GetLifecyclePolicyPreviewCommandOutput) => {
+        if (current.status !== 'COMPLETE') throw notTonight(`ended ${current.status ?? 'without a status'}`);
+        if (current.lifecyclePolicyText !== undefined && !samePolicy(current.lifecyclePolicyText, policyText)) throw notTonight('is for another policy text (a concurrent preview?)');
+        for (const result of current.previewResults ?? []) {
+          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
+          const entry = { digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) };
+          if (result.action?.type === 'EXPIRE') preview.expiring.push(entry);
+          else if (result.action?.type === 'TRANSITION') {
+            const target = result.action.targetStorageClass;
+            preview.transitioning.push({ ...entry, ...(target !== undefined ? { targetStorageClass: target } : {}) });
+          } else throw notTonight(`listed ${result.imageDigest} with an action we do not know (${String(result.action?.type)})`);
+        }
+      };
+      collect(page);
+      if (page.nextToken) {
+        const rest = paginateGetLifecyclePolicyPreview({ client, pageSize: PREVIEW_PAGE_SIZE, startingToken: page.nextToken }, scope);
+        for await (const next of rest) collect(next);
+      }
+      return { status: 'complete', preview };
     },
 
     async putLifecyclePolicy(repository, policyText) {
