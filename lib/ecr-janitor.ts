@@ -1,24 +1,26 @@
 // The EcrJanitor construct: the nightly Lambda, its schedule, least-privilege IAM from the config, a state bucket,
 // alarms (errors, missed run) and a dashboard of the EMF metrics the run publishes (lambda/app/metric-names.ts).
 import { fileURLToPath } from 'node:url';
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { Duration, RemovalPolicy, Stack, TimeZone } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
-import * as events from 'aws-cdk-lib/aws-events';
-import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import * as scheduler from 'aws-cdk-lib/aws-scheduler';
+import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, type TotalMetric } from '../lambda/app/metric-names.js';
-import { configToText, parseConfig } from '../lambda/domain/config.js';
+import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, STACK_DIMENSION, type TotalMetric } from '../lambda/app/metric-names.js';
+import { configToText, type JanitorConfigFile, parseConfig } from '../lambda/domain/config.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
-import { JanitorFunction } from './janitor-function.js';
+import { JanitorFunction, prebuiltHandlerCode } from './janitor-function.js';
 import { acknowledge, iam5ResourceFinding } from './nag.js';
 import { janitorGrants, stateWriteGuard } from './permissions.js';
+import { UseEventRules } from './event-rules.js';
 
 /** A Lambda's environment variables, names and values together, may not exceed 4 KB. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -29,10 +31,8 @@ const PROJECT_ROOT = fileURLToPath(new URL('..', import.meta.url));
 export const HANDLER_ENTRY = `${PROJECT_ROOT}lambda/handler.ts`;
 export const LOCK_FILE = `${PROJECT_ROOT}package-lock.json`;
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends readonly unknown[] ? T[K] : T[K] extends object ? DeepPartial<T[K]> : T[K] };
-
-/** The janitor config as written in cdk.json or a config file: every key optional, defaults filled by parseConfig. */
-export type JanitorConfigInput = DeepPartial<JanitorConfig>;
+/** The janitor config as written in cdk.json or a config file: the config schema's input type (defaults filled by parseConfig). */
+export type JanitorConfigInput = JanitorConfigFile;
 
 export interface EcrJanitorProps {
   /** Janitor config (DESIGN.md schema). Validated here with the Lambda's own parser; unknown keys fail synth. */
@@ -47,6 +47,8 @@ export interface EcrJanitorProps {
   readonly logRetention?: logs.RetentionDays;
   /** pino level for the function (LOG_LEVEL). @default - the handler's default */
   readonly logLevel?: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace';
+  /** Topic that gets each run's report (markdown) as a digest, e.g. with an e-mail or chat subscription. @default - none */
+  readonly reportTopic?: sns.ITopic;
   /** Existing topic for alarm notifications. */
   readonly alarmTopic?: sns.ITopic;
   /** E-mail address subscribed to the alarm topic (a topic is created when `alarmTopic` is not given). */
@@ -66,6 +68,22 @@ export interface EcrJanitorProps {
   readonly dashboard?: boolean;
   /** Turn the schedule on. @default true */
   readonly enabled?: boolean;
+  /**
+   * IANA time zone the schedule's cron expression is read in (EventBridge Scheduler), e.g. "Europe/Berlin".
+   * @default 'UTC'
+   */
+  readonly scheduleTimeZone?: string;
+  /**
+   * Reserved concurrency of the function. 1 (the default) means two runs never overlap: a second invocation (a manual
+   * `aws lambda invoke`, a retry) waits in Lambda's asynchronous queue, or is throttled when synchronous.
+   * @default 1
+   */
+  readonly reservedConcurrency?: number;
+  /**
+   * Route ECS task and Lambda code events to the function, which protects the images they name within minutes
+   * (lib/event-rules.ts; README "How the janitor knows an image is in use"). @default true
+   */
+  readonly protectOnEvents?: boolean;
   /** What happens to the state bucket when the stack is deleted. @default RemovalPolicy.RETAIN */
   readonly stateBucketRemovalPolicy?: RemovalPolicy;
   /**
@@ -98,13 +116,24 @@ export class EcrJanitor extends Construct {
   readonly function: lambda.IFunction;
   readonly logGroup: logs.ILogGroup;
   readonly stateBucket: s3.Bucket;
-  readonly rule: events.Rule;
+  /** The function's execution role (the janitor's ECR, pin-source and state grants are on it). */
+  readonly role: iam.IRole;
+  /** The nightly run: an EventBridge Scheduler schedule in `scheduleTimeZone`. */
+  readonly schedule: scheduler.Schedule;
+  /** Schedule invocations that failed past their retries land here (EventBridge Scheduler dead-letter queue). */
+  readonly scheduleDeadLetterQueue: sqs.Queue;
+  /** The rules that route new uses of an image to the function (unset when protectOnEvents is false). */
+  readonly useEventRules?: UseEventRules;
   readonly errorsAlarm: cloudwatch.Alarm;
   readonly missedRunAlarm: cloudwatch.Alarm;
   /** Some repository blocked or refused `notCleanedNights` nights in a row: a janitor that stopped cleaning. */
   readonly notCleanedAlarm: cloudwatch.Alarm;
+  /** A scheduled run could not be delivered to the function (a message in the schedule's dead-letter queue). */
+  readonly scheduleDeadLetterAlarm: cloudwatch.Alarm;
   readonly alarmTopic?: sns.ITopic;
   readonly dashboard?: cloudwatch.Dashboard;
+  /** Saved CloudWatch Logs Insights queries on the function's log group: the last run's summary, every reaped image count, problems. */
+  readonly queries: logs.QueryDefinition[];
 
   constructor(scope: Construct, id: string, props: EcrJanitorProps) {
     super(scope, id);
@@ -130,7 +159,10 @@ export class EcrJanitor extends Construct {
     const environment: Record<string, string> = {
       JANITOR_CONFIG: configText,
       STATE_BUCKET: this.stateBucket.bucketName,
+      // The metrics' Stack dimension: this stack's alarms and dashboard read only its own janitor's metrics.
+      JANITOR_STACK: Stack.of(this).stackName,
       ...(props.logLevel ? { LOG_LEVEL: props.logLevel } : {}),
+      ...(props.reportTopic ? { REPORT_TOPIC_ARN: props.reportTopic.topicArn } : {}),
     };
     checkEnvironmentSize(environment, this.config);
 
@@ -142,7 +174,8 @@ export class EcrJanitor extends Construct {
       logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
       environment,
       description: 'ecr-janitor: nightly ECR lifecycle policies, protection tags and a reap report',
-      ...(props.code ? { code: props.code } : {}),
+      ...(props.code ? { code: props.code } : prebuiltCode(PROJECT_ROOT)),
+      reservedConcurrency: props.reservedConcurrency ?? 1,
       ...(props.roleName !== undefined ? { roleName: props.roleName.replace(/\{region\}/g, Stack.of(this).region) } : {}),
     });
     if (props.rolePermissionsBoundary !== undefined) iam.PermissionsBoundary.of(this).apply(boundaryPolicy(this, props.rolePermissionsBoundary));
@@ -151,6 +184,7 @@ export class EcrJanitor extends Construct {
     const stateWriters = [fn.role.roleArn, ...(breakGlass === undefined ? [] : [typeof breakGlass === 'string' ? breakGlass : breakGlass.roleArn])];
     this.stateBucket.addToResourcePolicy(stateWriteGuard(this.stateBucket, stateWriters));
     this.function = fn.function;
+    this.role = fn.role;
     this.logGroup = fn.logGroup;
     // A failed run is reported by the Errors alarm and the next night runs again; an immediate async retry would
     // mostly repeat the failure against the same ECR rate limits.
@@ -165,14 +199,50 @@ export class EcrJanitor extends Construct {
         reasons.set(finding, [...(reasons.get(finding) ?? []), wildcard.reason]);
       }
     }
+    // The run report (reports/<date>.md and .json) goes next to the state; the state guard covers state/* only.
+    const reportObjects = this.stateBucket.arnForObjects('reports/*');
+    fn.role.addToPrincipalPolicy(new iam.PolicyStatement({ sid: 'WriteRunReports', actions: ['s3:PutObject'], resources: [reportObjects] }));
+    const reportFinding = iam5ResourceFinding(this, reportObjects);
+    reasons.set(reportFinding, [...(reasons.get(reportFinding) ?? []), 'Each run writes its report as reports/<date>.md and .json; the dates are not known in advance.']);
+    if (props.reportTopic) props.reportTopic.grantPublish(fn.role);
     for (const [finding, why] of reasons) acknowledge(fn.role, finding, why.join(' '));
 
-    this.rule = new events.Rule(this, 'Schedule', {
-      description: `ecr-janitor run (${this.config.schedule})`,
-      schedule: events.Schedule.expression(this.config.schedule),
-      enabled: props.enabled ?? true,
-      targets: [new targets.LambdaFunction(fn.function, { retryAttempts: 2, maxEventAge: Duration.hours(2) })],
+    // EventBridge Scheduler rather than an Events rule: cron in a time zone (daylight saving included), and an invocation
+    // it cannot deliver goes to a dead-letter queue instead of vanishing ("Configuring a dead-letter queue for
+    // EventBridge Scheduler", EventBridge Scheduler User Guide).
+    this.scheduleDeadLetterQueue = new sqs.Queue(this, 'ScheduleDeadLetterQueue', {
+      enforceSSL: true,
+      encryption: sqs.QueueEncryption.SQS_MANAGED,
+      retentionPeriod: Duration.days(14),
     });
+    acknowledge(this.scheduleDeadLetterQueue, 'AwsSolutions-SQS3', 'This queue is the dead-letter queue of the schedule; a dead-letter queue of its own would only move the same messages.');
+    const timeZone = checkedTimeZone(props.scheduleTimeZone ?? 'UTC');
+    // Our own role (inside the construct, so the permissions boundary applies), assumable only from this account.
+    const scheduleRole = new iam.Role(this, 'ScheduleRole', {
+      assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
+      description: 'EventBridge Scheduler: invokes the ecr-janitor function and sends undeliverable runs to its dead-letter queue',
+    });
+    this.schedule = new scheduler.Schedule(this, 'Schedule', {
+      description: `ecr-janitor run (${this.config.schedule}, ${timeZone})`,
+      schedule: scheduler.ScheduleExpression.expression(this.config.schedule, TimeZone.of(timeZone)),
+      enabled: props.enabled ?? true,
+      target: new schedulerTargets.LambdaInvoke(fn.function, {
+        // {} = every managed repository (handler.ts repositoriesOf).
+        input: scheduler.ScheduleTargetInput.fromObject({}),
+        role: scheduleRole,
+        deadLetterQueue: this.scheduleDeadLetterQueue,
+        retryAttempts: 2,
+        maxEventAge: Duration.hours(2),
+      }),
+    });
+    acknowledge(
+      scheduleRole,
+      iam5ResourceFinding(this, `${fn.function.functionArn}:*`),
+      "The schedule's role may invoke the janitor function only; the :* resource (its versions and aliases) is what grantInvoke writes for EventBridge Scheduler.",
+    );
+    if (props.protectOnEvents ?? true) {
+      this.useEventRules = new UseEventRules(this, 'UseEvents', { function: fn.function, config: this.config, enabled: props.enabled ?? true });
+    }
 
     // ---- alarms
     this.errorsAlarm = new cloudwatch.Alarm(this, 'ErrorsAlarm', {
@@ -194,7 +264,7 @@ export class EcrJanitor extends Construct {
     // at all (the schedule stopped, the function never got to report) counts as breaching.
     this.missedRunAlarm = new cloudwatch.Alarm(this, 'MissedRunAlarm', {
       alarmDescription: `ecr-janitor has not completed a run for ${hours} hours (no ${METRIC_NAMESPACE}/RunCompleted metric). Check the schedule rule and the function's log group.`,
-      metric: new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName: 'RunCompleted' satisfies TotalMetric, statistic: cloudwatch.Stats.SUM, period: Duration.hours(1) }),
+      metric: this.metric('RunCompleted', { period: Duration.hours(1) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: hours,
@@ -209,18 +279,22 @@ export class EcrJanitor extends Construct {
       alarmDescription:
         `ecr-janitor left some repository blocked or refused (not cleaned as configured) ${nights} night(s) in a row ` +
         `(${METRIC_NAMESPACE}/NotCleanedRepositories). The run's error-level log lines name each repository and the reason.`,
-      metric: new cloudwatch.Metric({
-        namespace: METRIC_NAMESPACE,
-        metricName: 'NotCleanedRepositories' satisfies TotalMetric,
-        // Sum: with sharded invocations, any shard that left a repository uncleaned counts for the night.
-        statistic: cloudwatch.Stats.SUM,
-        period: Duration.days(1),
-      }),
+      // Sum: with sharded invocations, any shard that left a repository uncleaned counts for the night.
+      metric: this.metric('NotCleanedRepositories', { period: Duration.days(1) }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: nights,
       datapointsToAlarm: nights,
       // No run at all is the missed-run alarm's business.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    });
+
+    this.scheduleDeadLetterAlarm = new cloudwatch.Alarm(this, 'ScheduleDeadLetterAlarm', {
+      alarmDescription: 'A scheduled ecr-janitor run could not be delivered to the function; the message is in the schedule dead-letter queue (its attributes say why).',
+      metric: this.scheduleDeadLetterQueue.metricApproximateNumberOfMessagesVisible({ period: Duration.hours(1), statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 1,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     });
 
@@ -237,7 +311,7 @@ export class EcrJanitor extends Construct {
       }
       if (props.alarmEmail) topic.addSubscription(new subscriptions.EmailSubscription(props.alarmEmail));
       const action = new cwActions.SnsAction(topic);
-      for (const alarm of [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm]) {
+      for (const alarm of this.alarms) {
         alarm.addAlarmAction(action);
         alarm.addOkAction(action);
       }
@@ -245,11 +319,64 @@ export class EcrJanitor extends Construct {
     }
 
     if (props.dashboard ?? true) this.dashboard = this.createDashboard(fn);
+    this.queries = this.createQueries(fn.logGroup);
   }
 
-  /** A metric the run publishes (totals: no dimension), summed per day. */
+  /** Every alarm of the janitor, for your own actions or a composite alarm. */
+  get alarms(): cloudwatch.Alarm[] {
+    return [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm, this.scheduleDeadLetterAlarm];
+  }
+
+  /** A metric the run publishes (run totals: this stack's Stack dimension only), summed per day. */
   metric(metricName: TotalMetric, props: cloudwatch.MetricOptions = {}): cloudwatch.Metric {
-    return new cloudwatch.Metric({ namespace: METRIC_NAMESPACE, metricName, statistic: cloudwatch.Stats.SUM, period: Duration.days(1), ...props });
+    return new cloudwatch.Metric({
+      namespace: METRIC_NAMESPACE,
+      metricName,
+      statistic: cloudwatch.Stats.SUM,
+      period: Duration.days(1),
+      dimensionsMap: { [STACK_DIMENSION]: Stack.of(this).stackName },
+      ...props,
+    });
+  }
+
+  private createQueries(logGroup: logs.ILogGroup): logs.QueryDefinition[] {
+    const prefix = `ecr-janitor/${Stack.of(this).stackName}`;
+    const query = (id: string, name: string, queryString: logs.QueryString) =>
+      new logs.QueryDefinition(this, id, { queryDefinitionName: `${prefix}/${name}`, queryString, logGroups: [logGroup] });
+    return [
+      // The run summary line (run-janitor.ts: "ecr-janitor run: N repositories, ...") and where its report went.
+      query(
+        'LastRunQuery',
+        'last-run-summary',
+        new logs.QueryString({
+          fields: ['@timestamp', 'msg', 'summary.repositories', 'summary.failed', 'summary.blocked', 'summary.refused', 'summary.reaped.images', 'summary.reaped.bytes', 'summary.estimatedMonthlySavingsUsd', 'reportKeys.0'],
+          filterStatements: ['msg like /^ecr-janitor run:|^run report written/'],
+          sort: '@timestamp desc',
+          limit: 2,
+        }),
+      ),
+      // One line per repository and run: the images ECR expired since the previous run, and what expires next.
+      query(
+        'ExpiredImagesQuery',
+        'expired-images-per-repository',
+        new logs.QueryString({
+          fields: ['@timestamp', 'repository', 'reaped.images', 'reaped.bytes', 'totals.pending.images', 'status'],
+          filterStatements: ['ispresent(repository) and ispresent(reaped.images)', 'reaped.images > 0 or totals.pending.images > 0'],
+          sort: '@timestamp desc',
+          limit: 1000,
+        }),
+      ),
+      query(
+        'ProblemsQuery',
+        'problems',
+        new logs.QueryString({
+          fields: ['@timestamp', 'level', 'repository', 'status', 'reason', 'msg'],
+          filterStatements: ['level in ["error", "fatal"]'],
+          sort: '@timestamp desc',
+          limit: 200,
+        }),
+      ),
+    ];
   }
 
   private createDashboard(fn: JanitorFunction): cloudwatch.Dashboard {
@@ -259,7 +386,7 @@ export class EcrJanitor extends Construct {
     });
     const perRepository = (metricName: RepositoryMetric, label: string) =>
       new cloudwatch.MathExpression({
-        expression: `SEARCH('{${METRIC_NAMESPACE},${REPOSITORY_DIMENSION}} MetricName="${metricName}"', 'Sum', 86400)`,
+        expression: `SEARCH('{${METRIC_NAMESPACE},${STACK_DIMENSION},${REPOSITORY_DIMENSION}} ${STACK_DIMENSION}="${Stack.of(this).stackName}" MetricName="${metricName}"', 'Sum', 86400)`,
         label,
         usingMetrics: {},
         period: Duration.days(1),
@@ -330,10 +457,28 @@ export class EcrJanitor extends Construct {
         right: [fn.function.metricDuration({ period: Duration.days(1), statistic: cloudwatch.Stats.MAXIMUM })],
         width: 12,
       }),
-      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm], width: 12 }),
+      new cloudwatch.AlarmStatusWidget({ title: 'Alarms', alarms: this.alarms, width: 12 }),
     );
     return dashboard;
   }
+}
+
+/** The published package's prebuilt handler (no esbuild at the consumer's synth); in a checkout, none. */
+function prebuiltCode(root: string): { code?: lambda.Code } {
+  const code = prebuiltHandlerCode(root);
+  return code ? { code } : {};
+}
+
+/** An IANA time zone name ("Europe/Berlin", "UTC"), as EventBridge Scheduler's ScheduleExpressionTimezone takes. */
+function checkedTimeZone(name: string): string {
+  let known = false;
+  try {
+    known = new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone !== undefined;
+  } catch {
+    known = false;
+  }
+  if (!known) throw new Error(`scheduleTimeZone must be an IANA time zone such as "Europe/Berlin" or "UTC", got ${JSON.stringify(name)}`);
+  return name;
 }
 
 function boundaryPolicy(scope: Construct, boundary: iam.IManagedPolicy | string): iam.IManagedPolicy {

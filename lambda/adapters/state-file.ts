@@ -1,6 +1,6 @@
 // Run state on a laptop or CI runner: one JSON file per repository in a directory.
 import { randomUUID } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { StateStore } from '../app/ports.js';
 import { parseStateText, stateToText } from './state-codec.js';
@@ -79,6 +79,17 @@ export function createFileStateStore(dir: string): StateStore {
         await rm(temporary, { force: true });
         throw error;
       }
+    },
+
+    async repositories() {
+      let files: string[];
+      try {
+        files = await readdir(dir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+      return files.filter((file) => file.endsWith('.json')).map((file) => decodeURIComponent(file.slice(0, -'.json'.length)));
     },
   };
 }

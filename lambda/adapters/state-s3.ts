@@ -1,5 +1,5 @@
 // Run state in the stack's S3 bucket: one object per repository, `state/<repository>.json`.
-import { GetObjectCommand, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, paginateListObjectsV2, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { StateStore } from '../app/ports.js';
 import { parseStateText, stateToText } from './state-codec.js';
 
@@ -25,6 +25,16 @@ export function createS3StateStore(client: S3Client, bucket: string, prefix = 's
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: keyOf(state.repository), Body: stateToText(state), ContentType: 'application/json' }),
       );
+    },
+
+    async repositories() {
+      const names: string[] = [];
+      for await (const page of paginateListObjectsV2({ client }, { Bucket: bucket, Prefix: prefix })) {
+        for (const { Key } of page.Contents ?? []) {
+          if (Key?.endsWith('.json')) names.push(Key.slice(prefix.length, -'.json'.length));
+        }
+      }
+      return names;
     },
   };
 }

@@ -86,6 +86,11 @@ export interface StateStore {
    */
   load(repository: string): Promise<RepositoryState | null>;
   save(state: RepositoryState): Promise<void>;
+  /**
+   * The repositories that have run state: where a janitor-written policy may be in force. Used when the registry's own
+   * listing fails, so those repositories still get their hold.
+   */
+  repositories?(): Promise<string[]>;
 }
 
 /**

@@ -3,12 +3,17 @@ import { createHash } from 'node:crypto';
 import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
+import { checkPinBreaker, pinSnapshot } from '../domain/pin-breaker.js';
+import { mergedReads, recordingReads, withJanitorReads } from './janitor-reads.js';
 import { holdAfterFailedProtection, holdWithoutInventory, planRepository, type PinKnowledge } from '../domain/planner.js';
+import { samePolicy } from '../domain/policy.js';
 import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
 import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
+import { PreviewResumesNextRunError } from './preview-pipeline.js';
+import { runScheduled, scheduledRegistry, type Throughput } from './throughput.js';
 
 /** The part of a pino logger the app uses. */
 export interface LogPort {
@@ -24,6 +29,15 @@ export interface JanitorDeps {
   clock: Clock;
   log: LogPort;
   metrics?: MetricsSink;
+  /** Big accounts: largest first, bounded memory, pipelined previews, writes on their own stream (./throughput.ts). */
+  throughput?: Throughput;
+  /** Where the readable run report goes (reports/<date>.md and .json in the state bucket; adapters/report-s3.ts). */
+  reports?: RunReportSink;
+}
+
+/** Stores the run's report for people; returns the keys written. A failure is logged, never fails the run. */
+export interface RunReportSink {
+  publish(report: RunReport): Promise<{ keys: string[] }>;
 }
 
 export interface RunOptions {
@@ -51,20 +65,27 @@ interface PinDiscovery {
 export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promise<RunReport> {
   const startedAt = deps.clock.now();
   const dryRun = options.mode === 'plan' || options.dryRun === true || options.config.dryRun;
-  const repositories = await selectRepositories(deps.registry, options);
+  const { names: repositories, unsure } = await selectRepositories(deps.registry, deps.stateStore, deps.log, options);
   const pins = await discoverPins(deps.pinSources, deps.log);
 
-  const reports: RepositoryRunReport[] = new Array(repositories.length);
+  const concurrency = options.concurrency ?? options.config.concurrency ?? 4;
+  let reports: RepositoryRunReport[] = new Array(repositories.length);
   let next = 0;
   const worker = async () => {
     while (next < repositories.length) {
       const index = next++;
       const repository = repositories[index]!;
       options.onProgress?.(`[${index + 1}/${repositories.length}] ${repository}`);
-      reports[index] = await handleRepository(deps, options, repository, pins, dryRun);
+      reports[index] = await handleRepository(deps, options, repository, pins, dryRun, unsure.get(repository));
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, repositories.length)) }, worker));
+  if (deps.throughput) {
+    const scheduled = { ...deps, registry: scheduledRegistry(deps.registry, deps.throughput) };
+    reports = await runScheduled(deps.throughput, deps.stateStore, repositories, concurrency, (repository, index) => {
+      options.onProgress?.(`[${index + 1}/${repositories.length}] ${repository}`);
+      return handleRepository(scheduled, options, repository, pins, dryRun, unsure.get(repository));
+    });
+  } else await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, repositories.length)) }, worker));
 
   const report = summarize(reports, startedAt, deps.clock.now(), options, dryRun, deps.registry.callCounts());
   if (repositories.length === 0) {
@@ -80,28 +101,69 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
     `ecr-janitor ${options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
   );
   deps.metrics?.publish(report);
+  if (deps.reports) {
+    try {
+      const { keys } = await deps.reports.publish(report);
+      deps.log.info({ reportKeys: keys }, `run report written: ${keys.join(', ')}`);
+    } catch (error) {
+      deps.log.error({ reason: (error as Error).message }, `run report could not be written: ${(error as Error).message}`);
+    }
+  }
   return report;
 }
 
-async function selectRepositories(registry: RegistryPort, options: RunOptions): Promise<string[]> {
-  const all = options.repositories ? [...options.repositories] : await registry.listRepositories();
+const LISTING_FAILED = "the registry's repositories could not be listed";
+
+/**
+ * `unsure`: repositories whose opt-in tag could not be read, or that only the run state names because the registry's
+ * listing failed, with why. They are handled as failed: nothing cleaned, a hold where a janitor-written policy runs.
+ */
+async function selectRepositories(
+  registry: RegistryPort,
+  stateStore: StateStore,
+  log: LogPort,
+  options: RunOptions,
+): Promise<{ names: string[]; unsure: Map<string, string> }> {
+  const unsure = new Map<string, string>();
+  let all: string[];
+  if (options.repositories) all = [...options.repositories];
+  else {
+    try {
+      all = await registry.listRepositories();
+    } catch (error) {
+      // A pin may appear tonight under a policy we installed: the repositories we hold state for still get their hold.
+      const why = `${LISTING_FAILED} (${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message})`;
+      if (!stateStore.repositories) throw error;
+      all = await stateStore.repositories().catch(() => {
+        throw error;
+      });
+      log.error({ err: why, fromState: all.length }, `${why}; the ${all.length} repositories with run state are handled as failed, with a hold where a janitor policy runs`);
+      for (const name of all) unsure.set(name, `${why}; this repository has run state, so a janitor-written policy may be in force`);
+    }
+  }
   // A name given twice is handled once: two workers on one repository would race each other's writes.
   const matching = [...new Set(all)].filter((name) => isRepositoryManaged(options.config, name)).sort();
   const tag = options.config.repositories.tag;
-  if (!tag) return matching;
+  if (!tag) return { names: matching, unsure };
   // Opt-in by resource tag: a repository without it is not ours (IAM refuses our writes there too). A tag read that
-  // fails fails the run: guessing either way would manage a repository that did not opt in, or drop one that did.
+  // fails fails that repository without guessing: no cleaning, but a janitor-written policy in force still goes on
+  // hold (a pin may appear tonight), and the other repositories run as usual.
   const optedIn = new Array<boolean>(matching.length).fill(false);
   let next = 0;
   const worker = async () => {
     while (next < matching.length) {
       const index = next++;
-      const tags = await registry.repositoryTags(matching[index]!);
-      optedIn[index] = tags !== null && tags[tag.key] === tag.value;
+      try {
+        const tags = await registry.repositoryTags(matching[index]!);
+        optedIn[index] = tags !== null && tags[tag.key] === tag.value;
+      } catch (error) {
+        optedIn[index] = true;
+        unsure.set(matching[index]!, `the repository's tags could not be read (${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}), so whether it opted in is unknown`);
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, matching.length)) }, worker));
-  return matching.filter((_, index) => optedIn[index]);
+  return { names: matching.filter((_, index) => optedIn[index] || unsure.has(matching[index]!)), unsure };
 }
 
 async function discoverPins(sources: readonly PinSource[], log: LogPort): Promise<PinDiscovery> {
@@ -124,8 +186,13 @@ async function handleRepository(
   repository: string,
   discovery: PinDiscovery,
   dryRun: boolean,
+  /** Why the repository is handled as failed before its inventory (opt-in or listing unknown). */
+  unsure?: string,
 ): Promise<RepositoryRunReport> {
-  const { registry, log } = deps;
+  const { log } = deps;
+  // The janitor's own manifest reads, so keepPulledWithinDays does not count them as pulls.
+  const readLog = recordingReads(deps.registry, deps.clock);
+  const registry = readLog.registry;
   const report: RepositoryRunReport = {
     repository,
     status: 'ok',
@@ -151,6 +218,10 @@ async function handleRepository(
       policyUnreadable = `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}`;
       log.error({ repository, err: policyUnreadable }, `repository ${repository}: GetLifecyclePolicy failed; the policy stays as it is, protection tags still go in`);
     }
+    if (unsure !== undefined) {
+      stage = unsure.startsWith(LISTING_FAILED) ? 'repository listing' : 'repository tag read';
+      throw new Error(unsure);
+    }
     const currentPolicyText = installedPolicy ?? null;
     stage = 'inventory';
     const inventory = await readInventory(registry, repository, state?.indexManifests, options.onProgress);
@@ -160,7 +231,16 @@ async function handleRepository(
       log.warn({ repository, reference: ref }, 'a deployment references an image that is not in the repository');
     }
     const failure = discovery.failure;
-    const pins: PinKnowledge = failure ? { known: false, reason: failure } : { known: true, digests: resolved.digests };
+    // Circuit breaker: pins that fell too far since the last accepted run count as unknown (domain/pin-breaker.ts).
+    const snapshot = pinSnapshot(discovery.references, repository, resolved.digests.keys(), deps.clock.now());
+    const present = new Set(inventory.images.map((i) => i.digest));
+    const breaker = failure ? undefined : checkPinBreaker(state?.pinBaseline, snapshot, present, options.config.maxPinDrop);
+    if (breaker?.tripped) log.error({ repository, reason: breaker.reason }, `repository ${repository}: ${breaker.reason}`);
+    const pins: PinKnowledge = failure
+      ? { known: false, reason: failure }
+      : breaker?.tripped
+        ? { known: false, reason: breaker.reason }
+        : { known: true, digests: resolved.digests };
 
     stage = 'plan';
     const plan = planRepository({
@@ -171,9 +251,13 @@ async function handleRepository(
       currentPolicyText,
       now: deps.clock.now(),
       ...(stateProblem ? { stateProblem } : {}),
+      janitorReads: mergedReads(state?.janitorReads, readLog.reads, present),
       ...(policyUnreadable ? { policyUnreadable } : {}),
     });
     report.plan = plan;
+    // The baseline moves only with a run whose pins were known and accepted.
+    const pinBaseline = breaker?.next ?? state?.pinBaseline;
+    if (pinBaseline) plan.nextState.pinBaseline = pinBaseline;
     // E.g. a pinned image in archive (it cannot be pulled): the Lambda's log is where a person reads it.
     if (plan.warnings.length > 0) log.warn({ repository, warnings: plan.warnings }, `repository ${repository}: ${plan.warnings.length} warning(s)`);
     report.reaped = reapedSince(state, inventory);
@@ -210,7 +294,7 @@ async function handleRepository(
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace. So is a
       // tampered one: overwriting it would also wipe what happened.
       stage = 'state save';
-      if (!stateProblem && !isTampered(distrusted)) await deps.stateStore.save(nextState);
+      if (!stateProblem && !isTampered(distrusted)) await deps.stateStore.save(withJanitorReads(nextState, mergedReads(state?.janitorReads, readLog.reads, present)));
     }
     if (report.actions.failures.length > 0) {
       report.status = 'failed';
@@ -424,12 +508,16 @@ async function installPolicy(
       actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
     } else if (verdict.refusal) {
       actions.notDone.push(`install lifecycle policy: ${verdict.refusal}`);
+    } else if (!(await policyUnchangedSince(registry, repository, plan.policy.currentText))) {
+      // An overlapping run (newer pins) or a person changed it, e.g. put a hold in: never install over that.
+      actions.notDone.push('install lifecycle policy: the installed policy changed during the run (another run or a person); it waits for the next run');
     } else {
       await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
       actions.policyInstalled = true;
     }
   } catch (error) {
-    actions.failures.push(failureOf(error));
+    // Out of time with ECR still computing is not a failure: not installed tonight, the next run resumes the preview.
+    if (!(error instanceof PreviewResumesNextRunError)) actions.failures.push(failureOf(error));
     // A preview that gave no answer (still running, EXPIRED, FAILED, another's) is never permission: say which.
     actions.notDone.push(
       error instanceof PreviewNotCompletedError
@@ -437,6 +525,12 @@ async function installPolicy(
         : 'install lifecycle policy: the preview or the install failed; the installed policy is unchanged',
     );
   }
+}
+
+/** The policy in force is still the one the plan was made against (none, or the same rules). */
+async function policyUnchangedSince(registry: RegistryPort, repository: string, planned: string | null): Promise<boolean> {
+  const inForce = await registry.getLifecyclePolicy(repository);
+  return planned === null || inForce === null ? planned === inForce : samePolicy(inForce, planned);
 }
 
 function withoutImageDetail(plan: RepositoryPlan): RepositoryPlan {

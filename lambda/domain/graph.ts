@@ -61,6 +61,13 @@ export function buildImageGraph(inventory: RepositoryInventory): ImageGraph {
     const digest = node.record.digest;
     const text = inventory.manifests[digest];
     const failure = inventory.manifestFailures?.[digest];
+    if (text === undefined && (node.record.imageStatus === 'ARCHIVED' || node.record.imageStatus === 'ACTIVATING')) {
+      // "Archived images cannot be pulled" (user guide "Archiving an image"): its manifest stays unreadable until a
+      // restore. Blocking on it would stop the repository for good; its children stay safe without us, since ECR
+      // expires no image a present manifest list references. Said in the report, not held against the repository.
+      problems.push({ digest, message: `index manifest not readable while ${node.record.imageStatus.toLowerCase()}: its children are unknown (ECR keeps them while it exists)` });
+      continue;
+    }
     if (text === undefined) {
       problem(node, `index manifest not read${failure ? ` (${failure})` : ''}: its children are unknown`);
       childrenUncertain = true;

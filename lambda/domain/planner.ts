@@ -2,6 +2,7 @@
 // install and the protection tags to add or remove. Pure: the app layer reads the world and applies the plan.
 import { evaluatePolicy, selects, storageClassOf } from './evaluator.js';
 import { buildImageGraph } from './graph.js';
+import { recentPulls } from './recent-pulls.js';
 import { digestOfProtectionTag, PROTECTION_TAG_PATTERN, protectionTagFor, tagMatchesPattern } from './patterns.js';
 import {
   holdPolicy,
@@ -16,6 +17,7 @@ import {
   replacedFingerprintOfHold,
   replacedPolicyOfHold,
   samePolicy,
+  splitEditedHold,
   validationFailureMessage,
   withArchiveProtection,
 } from './policy.js';
@@ -55,6 +57,8 @@ export interface PlanInput {
   stateProblem?: string;
   /** GetLifecyclePolicy failed: the installed policy is unknown, so it is not changed; protection tags still go in. */
   policyUnreadable?: string;
+  /** When the janitor read each manifest (state and this run): those pulls do not count for keepPulledWithinDays. */
+  janitorReads?: Record<Digest, number>;
 }
 
 interface PolicyChoice {
@@ -70,6 +74,12 @@ interface PolicyChoice {
 
 const EMPTY_POLICY: LifecyclePolicy = { rules: [] };
 const REFERRER_OF_KEPT = 'OCI referrer of kept image';
+
+function withPullPins(digests: Map<Digest, string[]>, pulled: Map<Digest, string>): Map<Digest, string[]> {
+  const merged = new Map([...digests].map(([digest, sources]) => [digest, [...sources]]));
+  for (const [digest, why] of pulled) merged.set(digest, [...(merged.get(digest) ?? []), why]);
+  return merged;
+}
 
 /** A pinned image in archive is kept and protected, but nothing can pull it: a person must restore it. */
 function archivedPinWarnings(graph: ImageGraph, pins: PinKnowledge): string[] {
@@ -87,7 +97,10 @@ function archivedPinWarnings(graph: ImageGraph, pins: PinKnowledge): string[] {
 }
 
 export function planRepository(input: PlanInput): RepositoryPlan {
-  const { inventory, config, pins, now } = input;
+  const { inventory, config, now } = input;
+  // Recent pulls count as pins (with the grace of any pin); unknown pins stay unknown.
+  const pulls = recentPulls(inventory.images, config.keepPulledWithinDays, input.janitorReads ?? input.state?.janitorReads ?? {}, now);
+  const pins: PinKnowledge = input.pins.known && pulls.pinned.size > 0 ? { known: true, digests: withPullPins(input.pins.digests, pulls.pinned) } : input.pins;
   const graph = withUnknownArtifactsSetting(buildImageGraph(inventory), config);
   const warnings: string[] = graph.problems.map((p) => `${p.digest}: ${p.message}`);
   if (config.unknownArtifacts === 'expire') {
@@ -201,6 +214,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
     totals: totalsOf(images),
+    ...(config.keepPulledWithinDays !== undefined ? { recentPulls: { protected: pulls.pinned.size, discountedJanitorReads: pulls.discounted } } : {}),
     ...(blocked ? { blocked } : {}),
     warnings,
   };
@@ -242,9 +256,12 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
   const warnings: string[] = [];
   // On hold, the rules to respect are those of the policy the hold replaced: the hold carries them, older holds left
   // them in the run state only.
-  const onHold = current !== null && isHoldPolicy(current);
-  const carried = onHold ? replacedPolicyOfHold(current!) : undefined;
-  const base = carried?.known ? carried.foreign : onHold ? readHeldPolicy(heldText, warnings) : current;
+  // A hold someone added rules to is still a hold for what it carries: the team's rules plus the added ones.
+  const edited = current !== null && !isHoldPolicy(current) ? splitEditedHold(current) : undefined;
+  const onHold = current !== null && (isHoldPolicy(current) || edited !== undefined);
+  const carried = onHold ? replacedPolicyOfHold(edited?.hold ?? current!) : undefined;
+  const carriedOrSaved = carried?.known ? carried.foreign : onHold ? readHeldPolicy(heldText, warnings) : current;
+  const base = edited ? { rules: [...(carriedOrSaved?.rules ?? []), ...edited.others] } : carriedOrSaved;
   if (onHold && carried?.known === false && heldText === undefined && config.existingPolicy !== 'replace') {
     return {
       desired: null,
@@ -273,7 +290,8 @@ function choosePolicy(config: JanitorConfig, currentText: string | null, heldTex
         desired: null,
         desiredText: currentText ?? '',
         current: null,
-        action: 'skip',
+        // Refused, not skipped: a repository left uncleaned every night until a person acts must not look green.
+        action: 'refuse',
         reason: `the installed lifecycle policy is not one we can read (${unreadable}); fix it or set existingPolicy to "replace"`,
         warnings,
       };
@@ -433,8 +451,12 @@ function nextPinsLastSeen(
 ): { lastSeen: Record<Digest, number>; restarted: Set<Digest> } {
   const previous = state?.pinsLastSeen ?? {};
   const restarted = new Set<Digest>();
-  if (state === null) {
-    for (const node of graph.nodes.values()) if (hasOwnProtectionTag(node)) restarted.add(node.record.digest);
+  // A state that exists but never saw this tag (its save failed, or an overlapping run added the tag after this run
+  // read the state) proves nothing either: the tag counts as pinned now. Not for a referrer: ECR keeps it while its
+  // subject exists, and its tag is usually ours for "referrer of kept image" (a pinned one's subject has its own tag).
+  for (const node of graph.nodes.values()) {
+    const unknownToState = previous[node.record.digest] === undefined && (state === null || node.kind !== 'referrer');
+    if (hasOwnProtectionTag(node) && unknownToState) restarted.add(node.record.digest);
   }
   if (!pins.known) {
     // Nobody can tell: every earlier pin stays in force.
@@ -444,7 +466,13 @@ function nextPinsLastSeen(
   }
   const graceMs = config.pinGraceDays * DAY_MS;
   const next: Record<Digest, number> = {};
-  for (const [digest, seen] of Object.entries(previous)) if (now - seen <= graceMs) next[digest] = seen;
+  // A lapsed pin stays recorded while its protection tag is on the image: the state keeps proving the grace has passed
+  // until the tag is gone (a removal that failed or was capped is retried, not restarted).
+  const stillTagged = (digest: Digest) => {
+    const node = graph.nodes.get(digest);
+    return node !== undefined && hasOwnProtectionTag(node);
+  };
+  for (const [digest, seen] of Object.entries(previous)) if (now - seen <= graceMs || stillTagged(digest)) next[digest] = seen;
   for (const digest of restarted) next[digest] = now;
   for (const digest of pins.digests.keys()) next[digest] = now;
   return { lastSeen: next, restarted };
@@ -480,7 +508,7 @@ function planProtection(
       wanted.set(digest, `pinned by ${pins.digests.get(digest)!.join(', ')}`);
     } else if (restarted.has(digest)) {
       wanted.set(digest, `pin (protection tag) with no run state behind it: counts as pinned now, grace ${config.pinGraceDays} days restarts`);
-    } else if (lastSeen[digest] !== undefined) {
+    } else if (lastSeen[digest] !== undefined && (!pins.known || now - lastSeen[digest]! <= config.pinGraceDays * DAY_MS)) {
       const days = Math.floor((now - lastSeen[digest]!) / DAY_MS);
       wanted.set(
         digest,
@@ -494,7 +522,8 @@ function planProtection(
   }
 
   // Only pins reach through to subjects: a referrer kept because its subject survives must not keep the subject alive.
-  wantSubjectsOfReferrers(graph, wanted);
+  // Nor does a tag the state does not know: a pinned referrer's subject got its own tag in the run that pinned it.
+  wantSubjectsOfReferrers(graph, wanted, (digest) => restarted.has(digest) && !(pins.known && pins.digests.has(digest)));
 
   // Which images survive, given the pins alone, decides which referrers and unsure images also need a tag.
   const firstTags = applyTagChanges(graph, additionsFor(graph, wanted), tentativeRemovals(graph, wanted));
@@ -510,7 +539,10 @@ function planProtection(
     }
   }
 
-  let add = additionsFor(graph, wanted);
+  // An archived (or restoring) image cannot be re-tagged (its manifest cannot be read), and needs no tag while no rule
+  // acts on the archive class: waiting for a tag that cannot go in would hold the policy until a person restores it.
+  const actsOnArchive = policy.rules.some((rule) => rule.selection.storageClass === 'archive');
+  let add = additionsFor(graph, wanted).filter((a) => actsOnArchive || storageClassOf(graph.nodes.get(a.digest)!.record) === 'standard');
   let incomplete: string | undefined;
   if (add.length > config.maxTagAdditionsPerRun) {
     incomplete =
@@ -538,8 +570,8 @@ function planProtection(
 }
 
 // ECR deletes a referrer within a day of its subject, whatever its tags: protecting a referrer means protecting its subject.
-function wantSubjectsOfReferrers(graph: ImageGraph, wanted: Map<Digest, string>): void {
-  const pending = [...wanted.keys()];
+function wantSubjectsOfReferrers(graph: ImageGraph, wanted: Map<Digest, string>, onlyTagged: (digest: Digest) => boolean): void {
+  const pending = [...wanted.keys()].filter((digest) => !onlyTagged(digest));
   while (pending.length > 0) {
     const node = graph.nodes.get(pending.pop()!);
     const subject = node?.kind === 'referrer' ? node.subject : undefined;

@@ -32,6 +32,8 @@ export interface LintFinding {
 const HOLD_PREFIX = `${JANITOR_RULE_PREFIX} on hold`;
 const CARRIER_PREFIX = `${HOLD_PREFIX}: replaced rules `;
 const UNKNOWN_MARK = 'the replaced policy is unknown';
+/** The replaced rules did not fit in the carriers: only the run state has them, so a hold without it knows nothing. */
+const UNCARRIED_MARK = 'the replaced rules are too large to carry here';
 /** ECR documents no length limit for a rule description; short chunks stay far from any the service may apply. */
 const CARRIER_CHUNK = 200;
 /** A hold keeps room for the hold rule itself within ECR's 50 rules. */
@@ -50,13 +52,15 @@ export type ReplacedPolicy = { known: true; foreign: LifecyclePolicy } | { known
 export function holdPolicy(replacedText?: string | null): LifecyclePolicy {
   const replaced = replacedOf(replacedText);
   const fingerprint = replacedFingerprint(replacedText);
+  const payload = replaced.known && replaced.foreign.rules.length > 0 ? JSON.stringify(JSON.parse(policyToText(replaced.foreign)).rules) : '';
+  const uncarried = Math.ceil(payload.length / CARRIER_CHUNK) > MAX_CARRIERS;
   const never = { tagStatus: 'tagged' as const, tagPatternList: [PROTECTION_TAG_PATTERN], countType: 'sinceImagePushed' as const, countUnit: 'days' as const, countNumber: PROTECT_RULE_DAYS };
   const rules: LifecycleRule[] = [
     {
       rulePriority: 1,
       description:
         `${HOLD_PREFIX}: protection could not be completed; nothing expires until a run completes it` +
-        `${replaced.known ? '' : `; ${UNKNOWN_MARK}`}${fingerprint !== undefined ? `; ${FINGERPRINT_MARK}${fingerprint}` : ''}`,
+        `${replaced.known ? '' : `; ${UNKNOWN_MARK}`}${uncarried ? `; ${UNCARRIED_MARK}` : ''}${fingerprint !== undefined ? `; ${FINGERPRINT_MARK}${fingerprint}` : ''}`,
       selection: never,
       action: { type: 'expire' },
     },
@@ -122,7 +126,24 @@ function replacedOf(text: string | null | undefined): ReplacedPolicy {
     return { known: false };
   }
   if (isHoldPolicy(policy)) return replacedPolicyOfHold(policy) ?? { known: false };
+  const edited = splitEditedHold(policy);
+  if (edited) {
+    const carried = replacedPolicyOfHold(edited.hold);
+    return carried?.known ? { known: true, foreign: { rules: [...carried.foreign.rules, ...edited.others] } } : { known: false };
+  }
   return { known: true, foreign: { rules: policy.rules.filter((rule) => !isJanitorRule(rule)) } };
+}
+
+/**
+ * A hold someone added rules to by hand: no longer a hold (it may expire), but its carriers still hold the team's
+ * replaced rules, which must not be lost. Undefined unless some rules are hold rules and some are not.
+ */
+export function splitEditedHold(policy: LifecyclePolicy): { hold: LifecyclePolicy; others: LifecycleRule[] } | undefined {
+  const isHoldRule = (rule: LifecycleRule) => rule.description?.startsWith(HOLD_PREFIX) === true;
+  const hold = policy.rules.filter(isHoldRule);
+  const others = policy.rules.filter((rule) => !isHoldRule(rule) && !isJanitorRule(rule));
+  if (hold.length === 0 || hold.length === policy.rules.length) return undefined;
+  return { hold: { rules: hold }, others };
 }
 
 /**
@@ -130,7 +151,7 @@ function replacedOf(text: string | null | undefined): ReplacedPolicy {
  * before holds carried it (the run state's heldPolicyText has it then).
  */
 export function replacedPolicyOfHold(hold: LifecyclePolicy): ReplacedPolicy | undefined {
-  if (hold.rules.some((rule) => rule.description?.includes(UNKNOWN_MARK))) return { known: false };
+  if (hold.rules.some((rule) => rule.description?.includes(UNKNOWN_MARK) || rule.description?.includes(UNCARRIED_MARK))) return { known: false };
   const carriers = hold.rules
     .filter((rule) => rule.description?.startsWith(CARRIER_PREFIX))
     .map((rule) => /^(\d+)\/(\d+): ([\s\S]*)$/.exec(rule.description!.slice(CARRIER_PREFIX.length)))

@@ -89,11 +89,21 @@ function tieSwaps(plan: RepositoryPlan, rules: readonly LifecycleRule[], listed:
   // Order matters to count rules only; an age rule expires the same images whatever the order.
   const countRule = (priority: number | undefined) => rules.find((r) => r.rulePriority === priority && r.selection.countType === 'imageCountMoreThan');
   const unlisted = plan.images.filter((image) => image.decision === 'expire' && countRule(image.rule) !== undefined && !listed.has(image.digest));
+  // A protected image a higher rule claims still counts in a count rule's ranking: tied with a plain keep, ECR may rank
+  // it within the newest N where the plan ranked it beyond, and then expire one more plain keep of the tie.
+  const countRules = rules.filter((r) => r.selection.countType === 'imageCountMoreThan');
+  const claimed = plan.images.filter((image) => image.decision === 'protect' && !listed.has(image.digest));
   for (const image of plan.images) {
     if (image.decision !== 'keep' || image.heldBy !== undefined || !listed.has(image.digest)) continue;
     const at = unlisted.findIndex((other) => other.pushedAt === image.pushedAt && selectsTags(countRule(other.rule)!, image.tags));
-    if (at < 0) continue;
-    unlisted.splice(at, 1);
+    if (at >= 0) {
+      unlisted.splice(at, 1);
+      swapped.add(image.digest);
+      continue;
+    }
+    const tied = claimed.findIndex((other) => other.pushedAt === image.pushedAt && countRules.some((r) => selectsTags(r, other.tags) && selectsTags(r, image.tags)));
+    if (tied < 0) continue;
+    claimed.splice(tied, 1);
     swapped.add(image.digest);
   }
   return swapped;

@@ -132,6 +132,10 @@ export interface RepositoryState {
    * back with it); otherwise what the last run left installed.
    */
   heldPolicyText?: string;
+  /** When the janitor itself last read each manifest (BatchGetImage is a pull): recent pulls discount these. */
+  janitorReads?: Record<Digest, number>;
+  /** The pins of the last run the pin circuit breaker accepted (domain/pin-breaker.ts). */
+  pinBaseline?: { at: number; digests: Digest[]; sources: Record<string, number> };
 }
 
 // ---- Plan ----
@@ -201,6 +205,8 @@ export interface RepositoryPlan {
   /** State to save once the plan has been applied. */
   nextState: RepositoryState;
   totals: PlanTotals;
+  /** keepPulledWithinDays: images kept for a recent pull, and pulls that were the janitor's own reads. */
+  recentPulls?: { protected: number; discountedJanitorReads: number };
   /** Set when destructive actions are withheld this run (pins unknown, graph uncertain...). */
   blocked?: string;
   warnings: string[];
@@ -235,8 +241,14 @@ export interface JanitorConfig {
     ecs: boolean;
     lambda: boolean;
     ssmParameter?: string;
+    /** Organization-wide pins bucket (README "Organization-wide pins"). */
+    orgBucket?: string;
   };
   pinGraceDays: number;
+  /** Off when absent: images pulled within this many days count as pinned, the janitor's own reads discounted. */
+  keepPulledWithinDays?: number;
+  /** ECS: the images of each service's last K task definition revisions are pinned (the current one counts as one). */
+  rollbackDepth: number;
   existingPolicy: ExistingPolicyMode;
   /**
    * Images of a media type we do not understand: "keep" (default) shields each one the policy would expire with a
@@ -245,6 +257,11 @@ export interface JanitorConfig {
   unknownArtifacts: 'keep' | 'expire';
   /** Refuse a policy that would expire more than this share (0..1) of a repository's images at once. */
   maxExpireShare: number;
+  /**
+   * Pin circuit breaker: when a repository's pinned digests shrink by more than this share (0..1) from the last
+   * accepted run, or a pin source that named several of its images names none, pins count as unknown (fail closed).
+   */
+  maxPinDrop: number;
   /** Per-run caps on the janitor's own writes, per repository. */
   maxTagRemovalsPerRun: number;
   maxTagAdditionsPerRun: number;
@@ -253,4 +270,6 @@ export interface JanitorConfig {
   schedule: string;
   /** Storage price used for the $ estimate. */
   pricePerGbMonth: number;
+  /** Repositories making ECR calls at once; unset: sized for the function's memory (Lambda) or 4 (CLI). */
+  concurrency?: number;
 }

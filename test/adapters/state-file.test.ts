@@ -34,6 +34,22 @@ describe('file state store', () => {
     expect(await readdir(join(dir, 'nested', 'state'))).toEqual(['team%2Fweb.json']);
   });
 
+  test('lists the repositories it holds state for (the fallback when the registry cannot be listed)', async () => {
+    // Prepare
+    const store = createFileStateStore(dir);
+    await store.save(state);
+    await store.save({ ...state, repository: 'api' });
+    await writeFile(join(dir, 'notes.txt'), 'not a state', 'utf8');
+
+    // Act
+    const names = await store.repositories!();
+    const none = await createFileStateStore(join(dir, 'missing')).repositories!();
+
+    // Assess
+    expect(names.sort()).toEqual(['api', 'team/web']);
+    expect(none).toEqual([]);
+  });
+
   test('saving again replaces the state and leaves no temporary file', async () => {
     // Prepare
     const store = createFileStateStore(dir);

@@ -13,6 +13,15 @@ const BUCKET = 'janitor-state';
 function fakeBucket(objects = new Map<string, string>()) {
   const respond = (request: SentRequest): CannedResponse => {
     const key = decodeURIComponent(request.path.replace(/^\//, ''));
+    if (request.method === 'GET' && request.query['list-type'] === '2') {
+      const prefix = request.query.prefix ?? '';
+      const contents = [...objects.keys()].filter((k) => k.startsWith(prefix)).map((k) => `<Contents><Key>${k}</Key><Size>1</Size></Contents>`);
+      return {
+        status: 200,
+        headers: { 'content-type': 'application/xml' },
+        body: `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult><Name>${BUCKET}</Name><Prefix>${prefix}</Prefix><KeyCount>${contents.length}</KeyCount><IsTruncated>false</IsTruncated>${contents.join('')}</ListBucketResult>`,
+      };
+    }
     if (request.method === 'PUT') {
       objects.set(key, request.bodyText);
       return { status: 200, headers: { 'content-type': 'application/xml', etag: '"1"' }, body: '' };
@@ -116,5 +125,22 @@ describe('S3 state store', () => {
 
     // Assess
     await expect(load).rejects.toMatchObject({ name: 'AccessDenied' });
+  });
+});
+
+describe('listing', () => {
+  test('names the repositories that have a state object under the prefix, and nothing else', async () => {
+    // Prepare
+    const { client, objects } = fakeBucket();
+    const store = createS3StateStore(client, BUCKET);
+    await store.save(state);
+    await store.save({ ...state, repository: 'api' });
+    objects.set('reports/2026-12-01.json', '{}');
+
+    // Act
+    const names = await store.repositories!();
+
+    // Assess
+    expect(names.sort()).toEqual(['api', 'team/web']);
   });
 });

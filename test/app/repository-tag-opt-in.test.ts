@@ -98,7 +98,7 @@ describe('selecting repositories by tag', () => {
     expect(report.repositories.map((r) => r.repository)).toEqual(['team-a']);
   });
 
-  it('fails the run when a tag cannot be read, touching nothing', async () => {
+  it('fails each repository whose tag cannot be read, touching nothing there (no janitor policy to hold)', async () => {
     // Prepare
     const registry = {
       ...world.newRegistry(),
@@ -107,10 +107,11 @@ describe('selecting repositories by tag', () => {
     const config = janitorConfig({ repositories: { include: ['*'], tag: TAG } });
 
     // Act
-    const run = runJanitor({ registry, pinSources: [], stateStore: world.stateStore, clock: world.clock, log: world.log }, { config, mode: 'run' });
+    const report = await runJanitor({ registry, pinSources: [], stateStore: world.stateStore, clock: world.clock, log: world.log }, { config, mode: 'run' });
 
     // Assess
-    await expect(run).rejects.toThrow(/ecr:ListTagsForResource/);
+    expect(report.repositories.find((r) => r.repository === 'team-a')).toMatchObject({ status: 'failed', error: expect.stringMatching(/ecr:ListTagsForResource/) });
+    expect(report.totals.failed).toBe(report.repositories.length);
     expect(await world.policyOf('team-a')).toBeNull();
   });
 });
