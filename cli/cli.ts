@@ -4,9 +4,9 @@
 // Exit codes: 0 done; 1 a repository failed, was blocked or refused (the others finished), or the config manages no
 // repository; 2 bad config or arguments (nothing touched).
 import { readFileSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
-import { ConfigError, DEFAULT_CONFIG, parseConfigText } from '../lambda/domain/config.js';
+import { loadConfigFile } from './config-file.js';
+import { ConfigError } from '../lambda/domain/config.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 
 interface OptionHelp {
@@ -315,13 +315,6 @@ function narrowPinSources(config: JanitorConfig, list: string | undefined): Jani
   };
 }
 
-async function loadConfig(path: string | undefined): Promise<JanitorConfig> {
-  if (!path) return DEFAULT_CONFIG;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new UsageError(`cannot read --config ${path}: ${(error as Error).message}`);
-  }
-  return parseConfigText(text, path);
+function loadConfig(path: string | undefined): Promise<JanitorConfig> {
+  return loadConfigFile(path, (message) => new UsageError(message));
 }

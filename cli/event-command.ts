@@ -2,12 +2,12 @@
 // JSON, locally (tests, replaying a missed event). The same parser and app code as the handler.
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
+import { loadConfigFile } from './config-file.js';
 import { createEcrImageLookup } from '../lambda/adapters/ecr-image-lookup.js';
 import { createEcrRegistry, makeEcrClient } from '../lambda/adapters/ecr-registry.js';
 import { createLogger } from '../lambda/adapters/logger.js';
 import { createFileStateStore } from '../lambda/adapters/state-file.js';
 import { protectOnEvent } from '../lambda/app/protect-on-event.js';
-import { DEFAULT_CONFIG, parseConfigText } from '../lambda/domain/config.js';
 import { EventShapeError, parseUseEvent } from '../lambda/domain/events.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 
@@ -74,13 +74,6 @@ function formatEventResult(result: Awaited<ReturnType<typeof protectOnEvent>>): 
   return lines.join('\n');
 }
 
-async function loadConfig(path: string | undefined): Promise<JanitorConfig> {
-  if (!path) return DEFAULT_CONFIG;
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new EventUsageError(`cannot read --config ${path}: ${(error as Error).message}`);
-  }
-  return parseConfigText(text, path);
+function loadConfig(path: string | undefined): Promise<JanitorConfig> {
+  return loadConfigFile(path, (message) => new EventUsageError(message));
 }

@@ -286,30 +286,7 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
         await waitOrGiveUp('was still IN_PROGRESS');
         page = await poll();
       }
-      const preview: PolicyPreview = { expiring: [], transitioning: [] };
-      const read = (current: GetLifecyclePolicyPreviewCommandOutput) => {
-        if (current.status !== 'COMPLETE') throw notTonight(`ended ${current.status ?? 'without a status'}`);
-        // The preview must be of the text we asked about (a concurrent preview answers for its own); ECR may hand the
-        // text back normalised, so the meaning is compared, not the bytes.
-        if (current.lifecyclePolicyText !== undefined && !samePolicy(current.lifecyclePolicyText, policyText)) {
-          throw notTonight('is for another policy text (a concurrent preview?)');
-        }
-        for (const result of current.previewResults ?? []) {
-          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
-          const entry = { digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) };
-          if (result.action?.type === 'EXPIRE') preview.expiring.push(entry);
-          else if (result.action?.type === 'TRANSITION') {
-            const target = result.action.targetStorageClass;
-            preview.transitioning.push({ ...entry, ...(target !== undefined ? { targetStorageClass: target } : {}) });
-          } else throw notTonight(`listed ${result.imageDigest} with an action we do not know (${String(result.action?.type)})`);
-        }
-      };
-      read(page);
-      if (page.nextToken) {
-        const rest = paginateGetLifecyclePolicyPreview({ client, pageSize: PREVIEW_PAGE_SIZE, startingToken: page.nextToken }, scope);
-        for await (const next of rest) read(next);
-      }
-      return preview;
+      return readPreviewPages(client, scope, policyText, page, notTonight);
     },
 
     // The two halves of previewLifecyclePolicy, for the pipeline that starts many previews and polls them in one loop.
@@ -331,27 +308,7 @@ export function createEcrRegistry(client: ECRClient, options: EcrRegistryOptions
       if (page.status === 'IN_PROGRESS') return { status: 'in-progress', ours };
       if (!ours) return { status: 'another-policy', detail: page.status ?? 'without a status' };
       const notTonight = (why: string) => new PreviewNotCompletedError(`the lifecycle policy preview of ${repository} ${why}; policy not installed this run`);
-      if (page.status !== 'COMPLETE') throw notTonight(`ended ${page.status ?? 'without a status'}`);
-      const preview: PolicyPreview = { expiring: [], transitioning: [] };
-      const collect = (current: GetLifecyclePolicyPreviewCommandOutput) => {
-        if (current.status !== 'COMPLETE') throw notTonight(`ended ${current.status ?? 'without a status'}`);
-        if (current.lifecyclePolicyText !== undefined && !samePolicy(current.lifecyclePolicyText, policyText)) throw notTonight('is for another policy text (a concurrent preview?)');
-        for (const result of current.previewResults ?? []) {
-          if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${repository} returned a result without imageDigest`);
-          const entry = { digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) };
-          if (result.action?.type === 'EXPIRE') preview.expiring.push(entry);
-          else if (result.action?.type === 'TRANSITION') {
-            const target = result.action.targetStorageClass;
-            preview.transitioning.push({ ...entry, ...(target !== undefined ? { targetStorageClass: target } : {}) });
-          } else throw notTonight(`listed ${result.imageDigest} with an action we do not know (${String(result.action?.type)})`);
-        }
-      };
-      collect(page);
-      if (page.nextToken) {
-        const rest = paginateGetLifecyclePolicyPreview({ client, pageSize: PREVIEW_PAGE_SIZE, startingToken: page.nextToken }, scope);
-        for await (const next of rest) collect(next);
-      }
-      return { status: 'complete', preview };
+      return { status: 'complete', preview: await readPreviewPages(client, scope, policyText, page, notTonight) };
     },
 
     async putLifecyclePolicy(repository, policyText) {
@@ -497,4 +454,40 @@ function isFilterRejected(error: unknown): boolean {
 
 function describeFailure(failure: ImageFailure): string {
   return `${failure.failureCode ?? 'Unknown'}: ${failure.failureReason ?? 'no reason given'}`;
+}
+
+/**
+ * The results of a finished preview, every page. Each page must be COMPLETE and for the text we asked about (a
+ * concurrent preview answers for its own; ECR may hand the text back normalised, so the meaning is compared, not the
+ * bytes); an action we do not know means no verdict.
+ */
+async function readPreviewPages(
+  client: ECRClient,
+  scope: { registryId?: string; repositoryName: string },
+  policyText: string,
+  first: GetLifecyclePolicyPreviewCommandOutput,
+  notTonight: (why: string) => PreviewNotCompletedError,
+): Promise<PolicyPreview> {
+  const preview: PolicyPreview = { expiring: [], transitioning: [] };
+  const read = (current: GetLifecyclePolicyPreviewCommandOutput) => {
+    if (current.status !== 'COMPLETE') throw notTonight(`ended ${current.status ?? 'without a status'}`);
+    if (current.lifecyclePolicyText !== undefined && !samePolicy(current.lifecyclePolicyText, policyText)) {
+      throw notTonight('is for another policy text (a concurrent preview?)');
+    }
+    for (const result of current.previewResults ?? []) {
+      if (!result.imageDigest) throw new Error(`GetLifecyclePolicyPreview for ${scope.repositoryName} returned a result without imageDigest`);
+      const entry = { digest: result.imageDigest, ...(result.appliedRulePriority !== undefined ? { rulePriority: result.appliedRulePriority } : {}) };
+      if (result.action?.type === 'EXPIRE') preview.expiring.push(entry);
+      else if (result.action?.type === 'TRANSITION') {
+        const target = result.action.targetStorageClass;
+        preview.transitioning.push({ ...entry, ...(target !== undefined ? { targetStorageClass: target } : {}) });
+      } else throw notTonight(`listed ${result.imageDigest} with an action we do not know (${String(result.action?.type)})`);
+    }
+  };
+  read(first);
+  if (first.nextToken) {
+    const rest = paginateGetLifecyclePolicyPreview({ client, pageSize: PREVIEW_PAGE_SIZE, startingToken: first.nextToken }, scope);
+    for await (const next of rest) read(next);
+  }
+  return preview;
 }

@@ -314,13 +314,7 @@ export function policyToText(policy: LifecyclePolicy): string {
  * PolicyError when the text is not a policy.
  */
 export function canonicalPolicyText(text: string): string {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new PolicyError('(text)', `not valid JSON (${(error as Error).message})`);
-  }
-  if (!isRecord(parsed) || !Array.isArray(parsed.rules)) throw new PolicyError('rules', 'a lifecycle policy is {"rules": [...]}');
+  const parsed = policyJson(text);
   const rules = parsed.rules.map((raw: unknown, i: number) => {
     if (!isRecord(raw) || !isRecord(raw.selection) || !isRecord(raw.action) || typeof raw.rulePriority !== 'number') {
       throw new PolicyError(`rules[${i}]`, 'needs a numeric rulePriority, a selection and an action');
@@ -348,6 +342,18 @@ function stableJson(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** The policy text as JSON with a rules array, or a PolicyError saying which. */
+function policyJson(text: string): Record<string, unknown> & { rules: unknown[] } {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new PolicyError('(text)', `not valid JSON (${(error as Error).message})`);
+  }
+  if (!isRecord(parsed) || !Array.isArray(parsed.rules)) throw new PolicyError('rules', 'a lifecycle policy is {"rules": [...]}');
+  return parsed as Record<string, unknown> & { rules: unknown[] };
+}
+
 /** True when two policy texts mean the same rules. A text that is not a policy is never the same (fail closed). */
 export function samePolicy(a: string, b: string): boolean {
   try {
@@ -359,13 +365,7 @@ export function samePolicy(a: string, b: string): boolean {
 
 /** Reads policy text into rules, checking shapes; ECR's own constraints are checked by lintPolicy. */
 export function parsePolicyText(text: string): LifecyclePolicy {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new PolicyError('(text)', `not valid JSON (${(error as Error).message})`);
-  }
-  if (!isRecord(parsed) || !Array.isArray(parsed.rules)) throw new PolicyError('rules', 'a lifecycle policy is {"rules": [...]}');
+  const parsed = policyJson(text);
   rejectUnknownKeys(parsed, ['rules'], '(policy)');
   const rules = parsed.rules.map((raw: unknown, i: number): LifecycleRule => {
     const at = `rules[${i}]`;
