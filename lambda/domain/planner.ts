@@ -209,7 +209,11 @@ export function planRepository(input: PlanInput): RepositoryPlan {
     nextState: {
       repository: inventory.repository,
       pinsLastSeen: lastSeen,
-      lastInventory: { at: now, bytes: Object.fromEntries([...graph.nodes.values()].map((n) => [n.record.digest, n.billableBytes])) },
+      lastInventory: {
+        at: now,
+        bytes: Object.fromEntries([...graph.nodes.values()].map((n) => [n.record.digest, n.billableBytes])),
+        tags: tagDigestsOf(graph),
+      },
       indexManifests: Object.fromEntries(Object.entries(inventory.manifests).filter(([digest]) => graph.nodes.has(digest))),
       ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
@@ -452,10 +456,12 @@ function nextPinsLastSeen(
   const previous = state?.pinsLastSeen ?? {};
   const restarted = new Set<Digest>();
   // A state that exists but never saw this tag (its save failed, or an overlapping run added the tag after this run
-  // read the state) proves nothing either: the tag counts as pinned now. Not for a referrer: ECR keeps it while its
-  // subject exists, and its tag is usually ours for "referrer of kept image" (a pinned one's subject has its own tag).
+  // read the state) proves nothing either: the tag counts as pinned now. Not for a referrer, state or no state: ECR
+  // keeps it while its subject exists, and its tag is usually ours for "referrer of kept image" (a pinned one's subject
+  // has its own tag, which restarts). Counting it would record it as a pin, and the next run would then also pin its
+  // subject: a plan that changes when made twice.
   for (const node of graph.nodes.values()) {
-    const unknownToState = previous[node.record.digest] === undefined && (state === null || node.kind !== 'referrer');
+    const unknownToState = previous[node.record.digest] === undefined && node.kind !== 'referrer';
     if (hasOwnProtectionTag(node) && unknownToState) restarted.add(node.record.digest);
   }
   if (!pins.known) {
@@ -769,4 +775,13 @@ export function holdWithoutInventory(currentText: string | null | undefined): st
   }
   if (isHoldPolicy(current) || !current.rules.some(isJanitorRule)) return undefined;
   return policyToText(holdPolicy(currentText));
+}
+
+/** Tag -> digest of every tag but protection tags (they never move): where each tag pointed at this run. */
+function tagDigestsOf(graph: ImageGraph): Record<string, Digest> {
+  const tags: Record<string, Digest> = {};
+  for (const node of graph.nodes.values()) {
+    for (const tag of node.record.tags) if (digestOfProtectionTag(tag) === undefined) tags[tag] = node.record.digest;
+  }
+  return tags;
 }

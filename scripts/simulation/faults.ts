@@ -498,7 +498,8 @@ async function convergenceAt(day: number, world: World, config: JanitorConfig, r
         replanClean = false;
         details.push(
           `re-plan: ${r.repository} would add ${plan.protectTags.add.length}, remove ${plan.protectTags.remove.length} protection tag(s), policy ${plan.policy.action}` +
-            (plan.policy.action === 'unchanged' ? '' : ` (${plan.policy.reason})`),
+            (plan.policy.action === 'unchanged' ? '' : ` (${plan.policy.reason})`) +
+            plan.protectTags.add.map((a) => `; add ${a.tag.slice(0, 24)}: ${a.reason}`).join(''),
         );
       }
     }

@@ -109,6 +109,27 @@ describe('missing state never shortens protection (point 3)', () => {
     expect(after.expired).not.toContain(target);
   });
 
+  it('a lost state gives the same plan twice: a tagged referrer of a kept release is not turned into a pin of its subject', () => {
+    // Prepare: a release kept by the policy (a v tag), signed; the signature carries the protection tag an earlier run
+    // gave it as "referrer of kept image", and the state that knew it was lost (found by the crash fault scenario).
+    const repo = new InventoryBuilder();
+    const release = repo.single({ tags: ['v1.0'], pushedAt: T0 });
+    const signature = repo.referrer({ subject: release, pushedAt: T0 + 1 });
+    repo.tag(protectionTagFor(signature), signature);
+    const settings = config({ protectedTags: ['buildcache', 'v*'] });
+    const now = T0 + 10 * DAY;
+
+    // Act: a run without state, then a re-plan with the state it saved
+    const first = plan(repo.inventory(), { config: settings, state: null, now });
+    const applied = applyTagChanges(repo.inventory(), first);
+    const second = plan(applied, { config: settings, state: first.nextState, policy: installedPolicyAfter(first), now });
+
+    // Assess
+    expect(first.images.find((i) => i.digest === signature)?.decision).toBe('protect');
+    expect(second.protectTags.add).toEqual([]);
+    expect(second.images.find((i) => i.digest === signature)?.decision).toBe('protect');
+  });
+
   it('control: with a state that proves the grace passed, the lapsed protection goes and the image with it', () => {
     // Prepare
     const repo = new InventoryBuilder();
