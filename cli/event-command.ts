@@ -65,7 +65,7 @@ function formatEventResult(result: Awaited<ReturnType<typeof protectOnEvent>>): 
   const lines = [`event ${result.kind}${result.dryRun ? ' (dry run)' : ''}${result.noAction ? `: ${result.noAction}` : ''}`];
   for (const r of result.repositories) {
     lines.push(`  ${r.repository}: tagged ${r.tagged.length}, already protected ${r.alreadyTagged.length}, pins recorded ${r.recorded.length}`);
-    for (const digest of r.tagged) lines.push(`    protect: ${digest} (in use, announced by event)`);
+    for (const digest of r.tagged) lines.push(`    protect: ${digest} (${digest === r.tagLeft ? 'the image a pushed tag left; it may still run' : 'in use, announced by event'})`);
     for (const u of r.unresolved) lines.push(`    not in the repository: ${u}`);
     if (r.stateNotWritten) lines.push(`    state: ${r.stateNotWritten}`);
     for (const f of r.failures) lines.push(`    FAILED ${f.code} ${f.digest ?? ''}: ${f.message}`);

@@ -42,6 +42,7 @@ export function planJson(report: RunReport) {
       actions: r.actions,
     })),
     totals: report.totals,
+    ...(report.stalePins ? { stalePins: report.stalePins } : {}),
     apiCalls: report.apiCalls,
   };
 }
@@ -89,6 +90,9 @@ export function formatReport(report: RunReport, options: { pricePerGbMonth: numb
       `${formatBytes(t.pendingExpiry.bytes)}; protected: ${t.protected.images}`,
     `API calls: ${Object.entries(report.apiCalls).map(([op, n]) => `${op} ${n}`).join(', ') || 'none'}`,
   );
+  for (const stale of report.stalePins ?? []) {
+    lines.push(`STALE org pins publisher ${stale.publisher}: last published ${new Date(stale.lastPublishedAt).toISOString()}; its last pins stay protected`);
+  }
   return lines.join('\n');
 }
 

@@ -173,7 +173,6 @@ function orgPinWiring(bucket: string, address: { accountId: string; region: stri
   const log = createLogger();
   return createOrgPinWiring(createS3OrgPinStore(new S3Client({ region: address.region }), bucket), address, {
     now: () => Date.now(),
-    onStale: (stale) => log.warn({ stale }, `organization pins: ${stale.length} publisher(s) stopped publishing; their last pins stay protected`),
     onPublishError: (error) => log.error({ err: error.message }, 'organization pins: publishing this account\'s uses failed; the last published document stays in force'),
   });
 }

@@ -1,8 +1,9 @@
 // EventBridge rules that route a new use of an image to the janitor's function between nightly runs (README "How the
 // janitor knows an image is in use"). Patterns follow the documented events: "Amazon ECS task state change events"
 // (ECS developer guide) and "AWS API Call via CloudTrail" for Lambda (EventBridge user guide; needs a CloudTrail
-// trail recording management events in the region). ECR push events are not routed: they name the image pushed, not
-// the one its tag left, so they protect nothing the ECS and Lambda events and the nightly scan do not already.
+// trail recording management events in the region). Successful ECR pushes of a tag ("Amazon ECR events and
+// EventBridge", ECR user guide) are routed too: the image the tag left may still run, and the function finds it from
+// the last run's tag map in the run state.
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
@@ -52,6 +53,15 @@ export class UseEventRules extends Construct {
         }),
       );
     }
+    // Not tied to a pin source: whatever deployed the old image by tag (ECS, Lambda, EKS, a person) may still run it.
+    this.rules.push(
+      new events.Rule(this, 'EcrTagPushed', {
+        description: 'ecr-janitor: protect the image a pushed tag left (it may still run)',
+        enabled: props.enabled ?? true,
+        eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'image-tag': events.Match.exists() } },
+        targets: [target()],
+      }),
+    );
     if (props.config.pins.lambda) {
       this.rules.push(
         new events.Rule(this, 'LambdaImageCode', {

@@ -51,6 +51,7 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
         BlockedRepositories: [totals.blocked, 'Count'],
         RefusedRepositories: [totals.refused, 'Count'],
         NotCleanedRepositories: [totals.blocked + totals.refused, 'Count'],
+        StalePinPublishers: [report.stalePins?.length ?? 0, 'Count'],
       } satisfies Record<TotalMetric, [number, Unit]>,
       {
         ...stackProperty,

@@ -5,7 +5,7 @@
 import { mkdir, readdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { PinSource } from '../app/ports.js';
+import type { PinSource, StalePinPublisher } from '../app/ports.js';
 import type { RegistryAddress } from '../domain/image-uri.js';
 import { documentsToPublish, type OrgReference, orgPinsFor, orgPinsKey, ORG_PINS_PREFIX, parsePublishedPins, publishedPinsToText, registryPrefix } from '../domain/org-pins.js';
 
@@ -91,9 +91,12 @@ export function createOrgPinSource(
   registry: RegistryAddress,
   options: { now: () => number; onStale?: (stale: { publisher: RegistryAddress; publishedAt: number }[]) => void },
 ): PinSource {
+  let stale: StalePinPublisher[] = [];
   return {
     name: 'org',
+    stalePublishers: () => stale,
     async discover() {
+      stale = [];
       const objects = await store.list(registryPrefix(registry));
       const docs = objects.map(({ key, text }) => {
         const doc = parsePublishedPins(text, `org pins ${key}`);
@@ -103,6 +106,7 @@ export function createOrgPinSource(
         return doc;
       });
       const pins = orgPinsFor(docs, registry, options.now(), ORG_PINS_STALE_AFTER_MS);
+      stale = pins.stale.map((p) => ({ publisher: `${p.publisher.accountId}/${p.publisher.region}`, lastPublishedAt: p.publishedAt }));
       if (pins.stale.length > 0) options.onStale?.(pins.stale);
       return pins.references;
     },
@@ -166,6 +170,7 @@ export function createOrgPinWiring(
     }),
     source: {
       name: 'org',
+      stalePublishers: () => reader.stalePublishers?.() ?? [],
       async discover() {
         if (!incomplete) {
           try {

@@ -48,6 +48,7 @@ function markdown(report: RunReport, context: ReportContext, date: string): stri
     `- **Pending expiry** (ECR's lifecycle expires them within a day): ${totals.pendingExpiry.images} images, ${gib(totals.pendingExpiry.bytes)}`,
     `- **Protected** (pinned by a deployment or the config): ${totals.protected.images} images, ${gib(totals.protected.bytes)}`,
     ...(report.noRepositories ? [`- **Nothing was done:** ${report.noRepositories}`] : []),
+    ...(report.stalePins ?? []).map((s) => `- **Stale org pins publisher** ${s.publisher}: last published ${new Date(s.lastPublishedAt).toISOString()}; its last pins stay protected`),
     '',
   ];
   if (report.repositories.length > 0) {
@@ -101,6 +102,7 @@ function jsonDocument(report: RunReport, context: ReportContext, date: string) {
     dryRun: report.dryRun,
     totals: report.totals,
     ...(report.noRepositories ? { noRepositories: report.noRepositories } : {}),
+    ...(report.stalePins ? { stalePins: report.stalePins } : {}),
     repositories: report.repositories.map((r) => ({
       repository: r.repository,
       status: r.status,

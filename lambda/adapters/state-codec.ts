@@ -42,6 +42,12 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     if (!isFiniteNumber(lastInventory.at)) fail('lastInventory.at must be a number');
     if (!isRecord(lastInventory.bytes)) fail('lastInventory.bytes must be an object of digest -> bytes');
     state.lastInventory = { at: lastInventory.at, bytes: numbersOf(lastInventory.bytes, 'lastInventory.bytes', fail) };
+    if (lastInventory.tags !== undefined) {
+      if (!isRecord(lastInventory.tags) || Object.values(lastInventory.tags).some((digest) => typeof digest !== 'string')) {
+        fail('lastInventory.tags must be an object of tag -> digest');
+      }
+      state.lastInventory.tags = lastInventory.tags as Record<string, string>;
+    }
   }
   if (indexManifests !== undefined) {
     if (!isRecord(indexManifests) || Object.values(indexManifests).some((text) => typeof text !== 'string')) {
@@ -83,7 +89,9 @@ function knownFields(state: RepositoryState): RepositoryState {
   return {
     repository,
     pinsLastSeen,
-    ...(lastInventory !== undefined ? { lastInventory: { at: lastInventory.at, bytes: lastInventory.bytes } } : {}),
+    ...(lastInventory !== undefined
+      ? { lastInventory: { at: lastInventory.at, bytes: lastInventory.bytes, ...(lastInventory.tags !== undefined ? { tags: lastInventory.tags } : {}) } }
+      : {}),
     ...(indexManifests !== undefined ? { indexManifests } : {}),
     ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     ...(janitorReads !== undefined ? { janitorReads } : {}),

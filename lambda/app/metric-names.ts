@@ -21,7 +21,9 @@ export type TotalMetric =
   | 'BlockedRepositories'
   | 'RefusedRepositories'
   /** Blocked + refused: repositories the run did not clean as configured (the stuck-repositories alarm reads it). */
-  | 'NotCleanedRepositories';
+  | 'NotCleanedRepositories'
+  /** Organization pins publishers that stopped publishing (their last pins stay protected). */
+  | 'StalePinPublishers';
 
 /** Published per repository with the Repository dimension. */
 export type RepositoryMetric = 'ReapedImages' | 'ReapedBytes' | 'PendingExpiryBytes' | 'ProtectedImages' | 'Errors';

@@ -77,6 +77,14 @@ export interface PinSource {
   readonly name: string;
   /** Every image reference in use. Throws when discovery fails: the caller fails closed. */
   discover(): Promise<PinReference[]>;
+  /** Publishers the last discover() found silent (organization pins): their last pins stay in force; the report names them. */
+  stalePublishers?(): StalePinPublisher[];
+}
+
+/** A publisher of organization pins that stopped publishing: "account/region" and when it last published (epoch ms). */
+export interface StalePinPublisher {
+  publisher: string;
+  lastPublishedAt: number;
 }
 
 export interface StateStore {

@@ -2,7 +2,7 @@
 // invocation that announces the use, and the pin goes into the run state so the nightly grace logic knows it.
 // Cheap and idempotent: an image already tagged and recorded costs one DescribeImages and one state read, no write.
 import { isRepositoryManaged } from '../domain/config.js';
-import type { ImageUse, UseEvent } from '../domain/events.js';
+import type { ImageUse, TagMove, UseEvent } from '../domain/events.js';
 import { type OrgReference, orgPinsFor, orgPinsKey, parsePublishedPins, registryPrefix } from '../domain/org-pins.js';
 import type { RegistryAddress } from '../domain/image-uri.js';
 import { protectionTagFor } from '../domain/patterns.js';
@@ -51,6 +51,8 @@ export interface RepositoryEventResult {
   recorded: Digest[];
   /** References that name no image in the repository (nothing to keep). */
   unresolved: string[];
+  /** ecr-push: the image the pushed tag named at the last run, when it no longer carries the tag. */
+  tagLeft?: Digest;
   /** Why the state was not written (none yet, unreadable, distrusted): the tag alone protects then. */
   stateNotWritten?: string;
   failures: WriteFailure[];
@@ -75,6 +77,8 @@ export async function protectOnEvent(deps: EventDeps, options: EventOptions, eve
   const byRepository = new Map<string, ImageUse[]>();
   const foreign: OrgReference[] = [];
   const uses = event.orgObject ? await usesPublishedFor(deps, options.config, event.orgObject, result) : event.uses;
+  const tagMove = event.tagMove ? tagMoveOfThisJanitor(deps, options.config, event.tagMove, result) : undefined;
+  if (tagMove) byRepository.set(tagMove.repository, []);
   for (const use of uses) {
     const reference = describeUse(use);
     const { accountId, region } = deps.registryAddress;
@@ -109,7 +113,8 @@ export async function protectOnEvent(deps: EventDeps, options: EventOptions, eve
     while (next < repositories.length) {
       const index = next++;
       const repository = repositories[index]!;
-      results[index] = await protectInRepository(deps, options.config, repository, byRepository.get(repository)!, dryRun, result);
+      const move = tagMove?.repository === repository ? tagMove : undefined;
+      results[index] = await protectInRepository(deps, options.config, repository, byRepository.get(repository)!, dryRun, result, move);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, Math.min(options.concurrency ?? 4, repositories.length)) }, worker));
@@ -121,6 +126,21 @@ export async function protectOnEvent(deps: EventDeps, options: EventOptions, eve
     else deps.log.info(fields, `event: ${r.repository}: ${r.tagged.length} tagged, ${r.alreadyTagged.length} already protected`);
   }
   return result;
+}
+
+/** The tag move when it is in this janitor's registry and a managed repository; otherwise ignored with why. */
+function tagMoveOfThisJanitor(deps: EventDeps, config: JanitorConfig, move: TagMove, result: EventResult): TagMove | undefined {
+  const reference = `${move.registry.accountId}.dkr.ecr.${move.registry.region}.amazonaws.com/${move.repository}:${move.tag}@${move.digest}`;
+  const { accountId, region } = deps.registryAddress;
+  if (move.registry.accountId !== accountId || move.registry.region !== region) {
+    result.ignored.push({ reference, reason: `registry ${move.registry.accountId}/${move.registry.region} is not this janitor's (${accountId}/${region})` });
+    return undefined;
+  }
+  if (!isRepositoryManaged(config, move.repository)) {
+    result.ignored.push({ reference, reason: 'repository not managed (repositories.include/exclude)' });
+    return undefined;
+  }
+  return move;
 }
 
 /**
@@ -158,6 +178,7 @@ async function protectInRepository(
   uses: ImageUse[],
   dryRun: boolean,
   result: EventResult,
+  tagMove?: TagMove,
 ): Promise<RepositoryEventResult | undefined> {
   const outcome: RepositoryEventResult = { repository, tagged: [], alreadyTagged: [], recorded: [], unresolved: [], failures: [] };
   try {
@@ -166,10 +187,26 @@ async function protectInRepository(
       const tags = await deps.registry.repositoryTags(repository);
       if (tags === null || tags[optIn.key] !== optIn.value) {
         for (const use of uses) result.ignored.push({ reference: describeUse(use), reason: `repository has no tag ${optIn.key}=${optIn.value} (not opted in)` });
+        if (tagMove) result.ignored.push({ reference: `${repository}:${tagMove.tag}`, reason: `repository has no tag ${optIn.key}=${optIn.value} (not opted in)` });
         return undefined;
       }
     }
-    const images = await lookup(deps, repository, uses);
+    const stateRead = await readState(deps.stateStore, repository);
+    let tagsChanged = false;
+    if (tagMove) {
+      // The image the tag named at the last run may still run (deployed by tag, resolved then): it is a use now.
+      const tags = stateRead.state?.lastInventory?.tags;
+      const left = tags?.[tagMove.tag];
+      if (left !== undefined && left !== tagMove.digest) {
+        uses = [{ registry: tagMove.registry, repository, digest: left, source: `event:ecr-push:${repository}:${tagMove.tag}` }];
+      } else {
+        const why = !stateRead.state ? stateRead.why : tags === undefined ? 'the last run recorded no tags' : left === undefined ? 'the tag is new since the last run' : 'the tag did not move';
+        deps.log.info({ repository, tag: tagMove.tag }, `event: push of ${repository}:${tagMove.tag}: no image left behind to protect (${why})`);
+      }
+      // Where the tag points now, so a second move before the nightly run protects the image this push tagged.
+      tagsChanged = tags !== undefined && left !== tagMove.digest;
+    }
+    const images = uses.length === 0 ? [] : await lookup(deps, repository, uses);
     if (images === null) {
       for (const use of uses) result.ignored.push({ reference: describeUse(use), reason: 'repository does not exist' });
       return undefined;
@@ -179,14 +216,16 @@ async function protectInRepository(
     for (const use of uses) {
       // The digest that runs wins over the tag: the tag may have moved since the task pulled it.
       const image = use.digest !== undefined ? images.find((i) => i.digest === use.digest) : images.find((i) => use.tag !== undefined && i.tags.includes(use.tag));
+      // The tag came back to the image it named (a push of the same digest, or moved back): nothing was left behind.
+      if (image && tagMove && image.tags.includes(tagMove.tag)) continue;
       if (image) pinned.set(image.digest, image);
       else outcome.unresolved.push(describeUse(use));
+      if (image && tagMove) outcome.tagLeft = image.digest;
     }
     if (outcome.unresolved.length > 0) deps.log.warn({ repository, unresolved: outcome.unresolved }, 'event: image not in the repository; nothing to protect');
 
     const toTag = [...pinned.values()].filter((image) => !image.tags.includes(protectionTagFor(image.digest)));
     outcome.alreadyTagged = [...pinned.keys()].filter((digest) => !toTag.some((image) => image.digest === digest));
-    const stateRead = await readState(deps.stateStore, repository);
     const toRecord = stateRead.state
       ? [...pinned.keys()].filter((digest) => {
           const seen = stateRead.state!.pinsLastSeen[digest];
@@ -199,9 +238,12 @@ async function protectInRepository(
       return outcome;
     }
     if (toTag.length > 0) await addProtectionTags(deps, repository, toTag, outcome);
-    if ((toRecord.length > 0 || toTag.length > 0) && stateRead.state) {
+    if ((toRecord.length > 0 || toTag.length > 0 || tagsChanged) && stateRead.state) {
       // Recorded even when the tag failed: the nightly run then wants it protected and retries the tag.
       const state: RepositoryState = { ...stateRead.state, pinsLastSeen: { ...stateRead.state.pinsLastSeen } };
+      if (tagsChanged && tagMove && state.lastInventory?.tags) {
+        state.lastInventory = { ...state.lastInventory, tags: { ...state.lastInventory.tags, [tagMove.tag]: tagMove.digest } };
+      }
       for (const digest of toRecord) state.pinsLastSeen[digest] = now;
       // Reading a manifest to tag it is a pull for ECR: keepPulledWithinDays must not count it.
       if (toTag.length > 0) state.janitorReads = { ...stateRead.state.janitorReads, ...Object.fromEntries(toTag.map((i) => [i.digest, now])) };

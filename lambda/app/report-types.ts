@@ -1,7 +1,7 @@
 // What one janitor run did, per repository and in total: logged as JSON, published as EMF metrics, printed by the CLI.
 import type { Amount } from '../domain/report.js';
 import type { RepositoryPlan } from '../domain/types.js';
-import type { WriteFailure } from './ports.js';
+import type { StalePinPublisher, WriteFailure } from './ports.js';
 
 export type { Amount };
 
@@ -54,4 +54,6 @@ export interface RunReport {
   apiCalls: Record<string, number>;
   /** Set when the config manages none of the repositories there are (or were named): nothing was done, and says why. */
   noRepositories?: string;
+  /** Organization pins publishers that stopped publishing: their last pins stay protected until a person looks. */
+  stalePins?: StalePinPublisher[];
 }

@@ -10,7 +10,7 @@ import { samePolicy } from '../domain/policy.js';
 import { checkPreview } from '../domain/preview-check.js';
 import { monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
-import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
+import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, type StalePinPublisher, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
 import { PreviewResumesNextRunError } from './preview-pipeline.js';
 import { runScheduled, scheduledRegistry, type Throughput } from './throughput.js';
@@ -60,6 +60,7 @@ export interface RunOptions {
 interface PinDiscovery {
   references: PinReference[];
   failure?: string;
+  stale: StalePinPublisher[];
 }
 
 export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promise<RunReport> {
@@ -88,6 +89,14 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
   } else await Promise.all(Array.from({ length: Math.max(1, Math.min(concurrency, repositories.length)) }, worker));
 
   const report = summarize(reports, startedAt, deps.clock.now(), options, dryRun, deps.registry.callCounts());
+  if (pins.stale.length > 0) {
+    report.stalePins = pins.stale;
+    // Never forgotten, never silent: the pins stay protected, and a person decides whether the account is gone.
+    deps.log.warn(
+      { stalePins: pins.stale },
+      `organization pins: ${pins.stale.length} publisher(s) stopped publishing (${pins.stale.map((s) => `${s.publisher} since ${new Date(s.lastPublishedAt).toISOString()}`).join(', ')}); their last pins stay protected`,
+    );
+  }
   if (repositories.length === 0) {
     const { include, exclude, tag } = options.config.repositories;
     report.noRepositories =
@@ -169,15 +178,17 @@ async function selectRepositories(
 async function discoverPins(sources: readonly PinSource[], log: LogPort): Promise<PinDiscovery> {
   const references: PinReference[] = [];
   const failures: string[] = [];
+  const stale: StalePinPublisher[] = [];
   for (const source of sources) {
     try {
       references.push(...(await source.discover()));
+      stale.push(...(source.stalePublishers?.() ?? []));
     } catch (error) {
       failures.push(`${source.name}: ${(error as Error).message}`);
       log.error({ source: source.name, err: (error as Error).message }, 'pin discovery failed; repositories fail closed');
     }
   }
-  return failures.length > 0 ? { references, failure: failures.join('; ') } : { references };
+  return failures.length > 0 ? { references, failure: failures.join('; '), stale } : { references, stale };
 }
 
 async function handleRepository(

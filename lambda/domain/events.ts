@@ -28,6 +28,17 @@ export interface UseEvent {
   noAction?: string;
   /** org-pins: the organization pins document another account just published (S3 Object Created). */
   orgObject?: { bucket: string; key: string };
+  /** ecr-push: a tag now names `digest`; the image it named at the last run may still be running. */
+  tagMove?: TagMove;
+}
+
+/** A push that (re)pointed a tag. The image the tag left is found from the run state (RepositoryState tagDigests). */
+export interface TagMove {
+  registry: RegistryAddress;
+  repository: string;
+  tag: string;
+  /** The image the tag names now. */
+  digest: Digest;
 }
 
 const ECS_TASK = 'ECS Task State Change';
@@ -115,25 +126,27 @@ function lambdaCode(event: Record<string, unknown>): UseEvent {
 }
 
 /**
- * An ECR push. The event names the image pushed, not the one its tag left, so it protects nothing by itself: the image
- * a moved tag left behind is kept by whatever runs it (its own ECS or Lambda event, or the nightly scan).
+ * An ECR push. The event names the image pushed, not the one its tag left: a push of a tag becomes a tag move, and the
+ * event path finds the image the tag named at the last run from the run state. Other actions (DELETE) and failed
+ * pushes start no use. The registry is the event's account and region (the registry that received the push).
  */
 function ecrAction(event: Record<string, unknown>): UseEvent {
-  eventRegion(event);
+  const region = eventRegion(event);
   const detail = requireRecord(event.detail, 'event.detail');
   const action = optionalString(detail['action-type'], 'event.detail["action-type"]');
   const repository = optionalString(detail['repository-name'], 'event.detail["repository-name"]');
   if (repository === undefined) throw new EventShapeError('event.detail["repository-name"] must name the repository (ECR Image Action)');
   const tag = optionalString(detail['image-tag'], 'event.detail["image-tag"]');
-  return {
-    kind: 'ecr-push',
-    uses: [],
-    notEcr: [],
-    noAction:
-      action === 'PUSH' && tag !== undefined
-        ? `push of ${repository}:${tag}: the image the tag left stays protected by whatever runs it (its ECS/Lambda event or the nightly scan)`
-        : `ECR ${String(action)} in ${repository}: no new use of an image`,
-  };
+  const outcome = optionalString(detail.result, 'event.detail.result');
+  const none = (why: string): UseEvent => ({ kind: 'ecr-push', uses: [], notEcr: [], noAction: why });
+  if (action !== 'PUSH') return none(`ECR ${String(action)} in ${repository}: no new use of an image`);
+  if (outcome !== undefined && outcome !== 'SUCCESS') return none(`push to ${repository} did not succeed (result ${outcome}): no tag moved`);
+  if (tag === undefined) return none(`push to ${repository} without a tag: no tag moved`);
+  const account = optionalString(event.account, 'event.account');
+  if (account === undefined || !/^\d{12}$/.test(account)) throw new EventShapeError('event.account must be the 12-digit account of the registry (ECR Image Action)');
+  const digest = optionalString(detail['image-digest'], 'event.detail["image-digest"]');
+  if (digest === undefined || !DIGEST.test(digest)) throw new EventShapeError('event.detail["image-digest"] must look like sha256:<64 hex> (ECR Image Action PUSH)');
+  return { kind: 'ecr-push', uses: [], notEcr: [], tagMove: { registry: { accountId: account, region }, repository, tag, digest } };
 }
 
 /** Another account published organization pins: the registry's janitor reads that document now, not tonight. */

@@ -120,8 +120,11 @@ export interface RepositoryState {
   repository: string;
   /** Pinned digest -> last time (epoch ms) a pin source reported it. Drives the grace period. */
   pinsLastSeen: Record<Digest, number>;
-  /** The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". */
-  lastInventory?: { at: number; bytes: Record<Digest, number> };
+  /**
+   * The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". `tags`: tag -> digest
+   * for every tag but protection tags, so an ECR push event can tell which image a moved tag left (protect-on-event).
+   */
+  lastInventory?: { at: number; bytes: Record<Digest, number>; tags?: Record<string, Digest> };
   /**
    * Manifest text of the repository's image indexes, by digest. A digest names its bytes, so an index is read once,
    * not every night: fewer calls, and no BatchGetImage that would count as a pull of every index.

@@ -77,6 +77,7 @@ describe('EMF metrics', () => {
       { Name: 'BlockedRepositories', Unit: 'Count' },
       { Name: 'RefusedRepositories', Unit: 'Count' },
       { Name: 'NotCleanedRepositories', Unit: 'Count' },
+      { Name: 'StalePinPublishers', Unit: 'Count' },
     ]);
     expect(totals).toMatchObject({
       RunCompleted: 1,

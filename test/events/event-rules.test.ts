@@ -20,7 +20,7 @@ function eventPatterns(template: Template): Record<string, unknown>[] {
 }
 
 describe('use event rules', () => {
-  it('routes running ECS tasks and successful Lambda image code changes to the function', () => {
+  it('routes running ECS tasks, successful Lambda image code changes and tag pushes to the function', () => {
     // Act
     const { template } = synth({});
 
@@ -33,9 +33,10 @@ describe('use event rules', () => {
           'detail-type': ['AWS API Call via CloudTrail'],
           detail: { eventSource: ['lambda.amazonaws.com'], eventName: [{ prefix: 'CreateFunction' }, { prefix: 'UpdateFunctionCode' }], errorCode: [{ exists: false }] },
         },
+        { source: ['aws.ecr'], 'detail-type': ['ECR Image Action'], detail: { 'action-type': ['PUSH'], result: ['SUCCESS'], 'image-tag': [{ exists: true }] } },
       ]),
     );
-    expect(eventPatterns(template)).toHaveLength(2);
+    expect(eventPatterns(template)).toHaveLength(3);
     // Each use rule may invoke the function: one permission whose SourceArn is that rule.
     const ruleIds = Object.entries(template.findResources('AWS::Events::Rule'))
       .filter(([, rule]) => (rule as { Properties: { EventPattern?: unknown } }).Properties.EventPattern !== undefined)
@@ -50,7 +51,7 @@ describe('use event rules', () => {
     const off = synth({}, false);
 
     // Assess
-    expect(eventPatterns(ecsOnly.template).map((p) => p.source)).toEqual([['aws.ecs']]);
+    expect(eventPatterns(ecsOnly.template).map((p) => p.source)).toEqual([['aws.ecs'], ['aws.ecr']]);
     expect(eventPatterns(off.template)).toEqual([]);
   });
 

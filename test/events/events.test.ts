@@ -49,12 +49,21 @@ describe('parseUseEvent', () => {
     expect(zip).toMatchObject({ uses: [], noAction: expect.stringMatching(/\.zip package/) });
   });
 
-  it('accepts an ECR push, which names no image to protect', () => {
+  it('reads an ECR push of a tag as a tag move in the pushing registry; untagged, failed and other actions move nothing', () => {
     // Act
     const use = parseUseEvent(ecrPushEvent('app', DIGEST, 'latest'));
+    const untagged = parseUseEvent(ecrPushEvent('app', DIGEST));
+    const failed = parseUseEvent({ ...ecrPushEvent('app', DIGEST, 'latest'), detail: { ...ecrPushEvent('app', DIGEST, 'latest').detail, result: 'FAILURE' } });
+    const deleted = parseUseEvent({ ...ecrPushEvent('app', DIGEST, 'latest'), detail: { ...ecrPushEvent('app', DIGEST, 'latest').detail, 'action-type': 'DELETE' } });
+    const badDigest = () => parseUseEvent(ecrPushEvent('app', 'sha256:abc', 'latest'));
 
     // Assess
-    expect(use).toMatchObject({ kind: 'ecr-push', uses: [], noAction: expect.stringMatching(/^push of app:latest/) });
+    expect(use).toEqual({ kind: 'ecr-push', uses: [], notEcr: [], tagMove: { registry: { accountId: ACCOUNT, region: REGION }, repository: 'app', tag: 'latest', digest: DIGEST } });
+    expect(untagged).toMatchObject({ uses: [], noAction: expect.stringMatching(/without a tag/) });
+    expect(failed).toMatchObject({ uses: [], noAction: expect.stringMatching(/did not succeed \(result FAILURE\)/) });
+    expect(deleted).toMatchObject({ uses: [], noAction: expect.stringMatching(/^ECR DELETE in app/) });
+    expect(badDigest).toThrow(/event\.detail\["image-digest"\] must look like sha256/);
+    for (const event of [untagged, failed, deleted]) expect(event?.tagMove).toBeUndefined();
   });
 
   it('reads an organization pins document published to S3 (Object Created) as the object to read', () => {
