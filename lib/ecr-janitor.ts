@@ -8,6 +8,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { privateVersionedBucketProps } from './private-bucket.js';
 import * as scheduler from 'aws-cdk-lib/aws-scheduler';
 import * as schedulerTargets from 'aws-cdk-lib/aws-scheduler-targets';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -140,16 +141,7 @@ export class EcrJanitor extends Construct {
     this.config = parseConfig(props.config, props.configSource ?? 'EcrJanitor config');
     const configText = configToText(this.config);
 
-    this.stateBucket = new s3.Bucket(this, 'StateBucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30), abortIncompleteMultipartUploadAfter: Duration.days(1) }],
-      removalPolicy: props.stateBucketRemovalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    this.stateBucket = new s3.Bucket(this, 'StateBucket', privateVersionedBucketProps(props.stateBucketRemovalPolicy));
     acknowledge(
       this.stateBucket,
       'AwsSolutions-S1',

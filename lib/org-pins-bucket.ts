@@ -3,11 +3,12 @@
 // policy admits organization members only (aws:PrincipalOrgID), and each only to its own part: it reads the prefix of
 // its own registry and writes the documents named after itself, so no account can forge or erase another's pins.
 // ${aws:PrincipalAccount} is a policy variable here (IAM User Guide, "IAM policy elements: Variables and tags").
-import { Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
+import { type RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as events from 'aws-cdk-lib/aws-events';
 import * as targets from 'aws-cdk-lib/aws-events-targets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as s3 from 'aws-cdk-lib/aws-s3';
+import { privateVersionedBucketProps } from './private-bucket.js';
 import { Construct } from 'constructs';
 import { acknowledge } from './nag.js';
 
@@ -30,17 +31,8 @@ export class OrgPinsBucket extends Construct {
   constructor(scope: Construct, id: string, props: OrgPinsBucketProps) {
     super(scope, id);
     if (!/^o-[a-z0-9]{10,32}$/.test(props.organizationId)) throw new Error(`organizationId must look like o-a1b2c3d4e5, got ${props.organizationId}`);
-    this.bucket = new s3.Bucket(this, 'Bucket', {
-      blockPublicAccess: s3.BlockPublicAccess.BLOCK_ALL,
-      enforceSSL: true,
-      minimumTLSVersion: 1.2,
-      encryption: s3.BucketEncryption.S3_MANAGED,
-      // Versions keep an overwritten document recoverable: a bad publish must not silently release pins for good.
-      versioned: true,
-      objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-      lifecycleRules: [{ noncurrentVersionExpiration: Duration.days(30) }],
-      removalPolicy: props.removalPolicy ?? RemovalPolicy.RETAIN,
-    });
+    // Versions keep an overwritten document recoverable: a bad publish must not silently release pins for good.
+    this.bucket = new s3.Bucket(this, 'Bucket', privateVersionedBucketProps(props.removalPolicy));
     acknowledge(this.bucket, 'AwsSolutions-S1', 'Small JSON documents written by the janitors of the organization, versioned; each janitor logs what it publishes, so server access logs would add a bucket and cost without new information.');
     // S3 events to EventBridge, forwarded per registry prefix to the registry account's bus (lib/event-rules.ts there).
     if (props.forwardToRegistries && props.forwardToRegistries.length > 0) {

@@ -60,6 +60,25 @@ export interface SeededRepository {
   staleTags?: number;
 }
 
+/** The config every bench run uses: the seed's pins, and caps lifted (they are for production, not for this count). */
+export function benchConfig(seed: SeedSummary): ReturnType<typeof parseConfig> {
+  return parseConfig(
+    {
+      ciTags: [
+        { pattern: 'ci-*', keep: 25 },
+        { pattern: 'pr-*', keep: 10 },
+      ],
+      protectedTags: ['buildcache', 'main'],
+      pins: { digests: seed.pins, ecs: false, lambda: false },
+      // The first run on a 90-day history expires most of it.
+      maxExpireShare: 1,
+      maxTagAdditionsPerRun: 100_000,
+      maxTagRemovalsPerRun: 100_000,
+    },
+    'bench',
+  );
+}
+
 export interface SeedSummary {
   endpoint: string;
   now: number;
@@ -440,21 +459,7 @@ export async function benchApi(images: number): Promise<ApiBench> {
   let peakHeap = 0;
   const sampler = setInterval(() => (peakHeap = Math.max(peakHeap, process.memoryUsage().heapUsed)), 20);
   try {
-    const config = parseConfig(
-      {
-        ciTags: [
-          { pattern: 'ci-*', keep: 25 },
-          { pattern: 'pr-*', keep: 10 },
-        ],
-        protectedTags: ['buildcache', 'main'],
-        pins: { digests: seed.pins, ecs: false, lambda: false },
-        // The first run on a 90-day history expires most of it; these caps are for production, not for this count.
-        maxExpireShare: 1,
-        maxTagAdditionsPerRun: 100_000,
-        maxTagRemovalsPerRun: 100_000,
-      },
-      'bench',
-    );
+    const config = benchConfig(seed);
     // On disk, as the CLI keeps it (S3 in Lambda): state held in memory would count against the janitor's memory.
     const stateStore = createFileStateStore(stateDir);
     // Only the measurements are kept: holding a run's report (every image's decision) would inflate the peak memory.

@@ -27,9 +27,8 @@ import { createFileStateStore } from '../lambda/adapters/state-file.js';
 import { scheduleLimits, wireThroughput } from '../lambda/adapters/throughput-aws.js';
 import type { StateStore } from '../lambda/app/ports.js';
 import { runJanitor, type LogPort } from '../lambda/app/run-janitor.js';
-import { parseConfig } from '../lambda/domain/config.js';
 import type { EmulatorStats } from '../emulator/server.js';
-import type { SeedSummary } from './bench-api.js';
+import { benchConfig, type SeedSummary } from './bench-api.js';
 import { benchPlanner } from './bench-planner.js';
 
 const CALL_MS = 100;
@@ -282,20 +281,7 @@ async function beforeTheRun(endpoint: string, seed: SeedSummary, store: StateSto
 
 async function runOnce(request: RunRequest): Promise<ScaleRun> {
   const seed = JSON.parse(readFileSync(request.seedFile, 'utf8')) as SeedSummary;
-  const config = parseConfig(
-    {
-      ciTags: [
-        { pattern: 'ci-*', keep: 25 },
-        { pattern: 'pr-*', keep: 10 },
-      ],
-      protectedTags: ['buildcache', 'main'],
-      pins: { digests: seed.pins, ecs: false, lambda: false },
-      maxExpireShare: 1,
-      maxTagAdditionsPerRun: 100_000,
-      maxTagRemovalsPerRun: 100_000,
-    },
-    'bench',
-  );
+  const config = benchConfig(seed);
   const fileStore = createFileStateStore(request.stateDir);
   const hadState = (await fileStore.load(seed.repositories[0]!.name)) !== null;
   const before = await beforeTheRun(seed.endpoint, seed, fileStore);
