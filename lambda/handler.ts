@@ -89,6 +89,7 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
       mode: 'run',
       dryRun: config.dryRun,
       retainImageDecisions: false,
+      logGoneImages: true,
       ...(shard ? { repositories: shard } : {}),
     });
     if (report.totals.failed > 0) {

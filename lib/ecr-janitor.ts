@@ -358,6 +358,18 @@ export class EcrJanitor extends Construct {
           limit: 1000,
         }),
       ),
+      // Every image gone since the previous run, one line each (run-janitor.ts logs them from the inventory diff).
+      query(
+        'GoneImagesQuery',
+        'expired-images',
+        new logs.QueryString({
+          fields: ['@timestamp', 'repository', 'gone.digest', 'gone.bytes', 'gone.tags.0'],
+          filterStatements: ['ispresent(gone.digest)'],
+          sort: '@timestamp desc',
+          // Logs Insights returns at most 10,000 rows; narrow the time range for more.
+          limit: 10000,
+        }),
+      ),
       query(
         'ProblemsQuery',
         'problems',

@@ -8,7 +8,7 @@ import { mergedReads, recordingReads, withJanitorReads } from './janitor-reads.j
 import { holdAfterFailedProtection, holdWithoutInventory, planRepository, type PinKnowledge } from '../domain/planner.js';
 import { samePolicy } from '../domain/policy.js';
 import { checkPreview } from '../domain/preview-check.js';
-import { monthlyCostUsd, reapedSince } from '../domain/report.js';
+import { goneSince, monthlyCostUsd, reapedSince } from '../domain/report.js';
 import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
 import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, type StalePinPublisher, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
@@ -55,6 +55,8 @@ export interface RunOptions {
    * decisions after each repository keeps a 1M-image run within a small function's memory.
    */
   retainImageDecisions?: boolean;
+  /** Log each image gone since the last run (the Lambda: its Logs Insights query lists every expired image). */
+  logGoneImages?: boolean;
 }
 
 interface PinDiscovery {
@@ -272,6 +274,8 @@ async function handleRepository(
     // E.g. a pinned image in archive (it cannot be pulled): the Lambda's log is where a person reads it.
     if (plan.warnings.length > 0) log.warn({ repository, warnings: plan.warnings }, `repository ${repository}: ${plan.warnings.length} warning(s)`);
     report.reaped = reapedSince(state, inventory);
+    // One line per image gone since the last run: the stack's "expired-images" Logs Insights query lists them.
+    if (options.logGoneImages) for (const gone of goneSince(state, inventory)) log.info({ repository, gone }, `gone since the last run: ${repository}@${gone.digest}`);
     report.pendingExpiry = { images: plan.totals.pending.images, bytes: plan.totals.pending.bytes };
     report.expireNow = { images: plan.totals.expire.images, bytes: plan.totals.expire.bytes };
     report.protected = { images: plan.totals.protect.images, bytes: plan.totals.protect.bytes };

@@ -23,6 +23,35 @@ export function reapedSince(previous: RepositoryState | null, inventory: Reposit
   return { images, bytes };
 }
 
+/** One image the previous run saw that is gone now: what the "expired-images" Logs Insights query lists. */
+export interface GoneImage {
+  digest: string;
+  bytes: number;
+  /** The tags it had at the previous run (protection tags aside); none for an untagged image. */
+  tags: string[];
+}
+
+/**
+ * Every image of the previous inventory missing from this one, largest first. Gone means expired by the lifecycle
+ * policy or deleted by anyone else: ECR's inventory cannot tell them apart.
+ */
+export function goneSince(previous: RepositoryState | null, inventory: RepositoryInventory): GoneImage[] {
+  const before = previous?.lastInventory?.bytes;
+  if (!before) return [];
+  const present = new Set(inventory.images.map((image) => image.digest));
+  const tagsOf = new Map<string, string[]>();
+  for (const [tag, digest] of Object.entries(previous?.lastInventory?.tags ?? {})) {
+    const tags = tagsOf.get(digest);
+    if (tags) tags.push(tag);
+    else tagsOf.set(digest, [tag]);
+  }
+  const gone: GoneImage[] = [];
+  for (const [digest, bytes] of Object.entries(before)) {
+    if (!present.has(digest)) gone.push({ digest, bytes, tags: (tagsOf.get(digest) ?? []).sort() });
+  }
+  return gone.sort((a, b) => b.bytes - a.bytes || a.digest.localeCompare(b.digest));
+}
+
 /** Monthly storage cost of `bytes` at `pricePerGbMonth`; an upper bound, since layers shared by images are billed once. */
 export function monthlyCostUsd(bytes: number, pricePerGbMonth: number): number {
   return Math.round((bytes / BYTES_PER_GB) * pricePerGbMonth * 100) / 100;

@@ -76,9 +76,11 @@ describe('EcrJanitor', () => {
     });
 
     it('lets the function write reports/* next to its state, and saves Logs Insights queries on its log group', () => {
-      template.resourceCountIs('AWS::Logs::QueryDefinition', 3);
+      template.resourceCountIs('AWS::Logs::QueryDefinition', 4);
       template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'ecr-janitor/Test/last-run-summary', QueryString: Match.stringLikeRegexp('filter msg like') });
       template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'ecr-janitor/Test/expired-images-per-repository' });
+      // One row per image: the field the handler logs for each image gone since the previous run.
+      template.hasResourceProperties('AWS::Logs::QueryDefinition', { Name: 'ecr-janitor/Test/expired-images', QueryString: Match.stringLikeRegexp('ispresent\\(gone\\.digest\\)') });
     });
 
     it('sends each run report to reportTopic when one is given', () => {

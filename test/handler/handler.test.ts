@@ -218,3 +218,27 @@ describe('handler: one shard of the repositories', () => {
     expect(await world.policyOf('app')).toBeNull();
   });
 });
+
+describe('handler: every image gone since the last run is logged, one line each', () => {
+  it('logs the digest, bytes and former tags of each image ECR expired, and nothing for those still there', async () => {
+    // Prepare: two untagged images older than untaggedDays and one tagged image; night 1 installs the policy.
+    await world.createRepositories('app');
+    const old1 = await pushSingleImage(world.client, 'app', { tags: [], seed: 'old-1', bytes: SMALL });
+    const old2 = await pushSingleImage(world.client, 'app', { tags: [], seed: 'old-2', bytes: 2 * SMALL });
+    const kept = await pushSingleImage(world.client, 'app', { tags: ['release-1'], seed: 'kept', bytes: SMALL });
+    world.emulator.advanceDays(5);
+    expect(await invoke()).toMatchObject({ failed: 0 });
+    const expired = world.nextNight().expired.map((e) => e.digest).sort();
+    expect(expired).toEqual([old1.digest, old2.digest].sort());
+    world.logs.length = 0;
+
+    // Act: night 2 sees them gone.
+    await invoke();
+
+    // Assess: the field the stack's "expired-images" Logs Insights query reads (gone.digest), once per image.
+    const gone = world.logs.filter((line) => line.fields.gone !== undefined).map((line) => line.fields.gone as { digest: string; bytes: number; tags: string[] });
+    expect(gone.map((g) => g.digest).sort()).toEqual(expired);
+    expect(gone.every((g) => g.bytes > 0 && g.tags.length === 0)).toBe(true);
+    expect(gone.some((g) => g.digest === kept.digest)).toBe(false);
+  });
+});
