@@ -22,7 +22,7 @@ import { createS3StateStore } from './adapters/state-s3.js';
 import { wireThroughput } from './adapters/throughput-aws.js';
 import type { JanitorDeps } from './app/run-janitor.js';
 import { runJanitor } from './app/run-janitor.js';
-import type { PinSource } from './app/ports.js';
+import type { Invocation, MetricsSink, PinSource } from './app/ports.js';
 import { parseConfigText } from './domain/config.js';
 import type { JanitorConfig } from './domain/types.js';
 
@@ -38,6 +38,8 @@ export interface HandlerEnvironment {
 
 export interface InvocationContext {
   invokedFunctionArn: string;
+  /** Lambda's request id: every log line and the run's metrics carry it. */
+  awsRequestId?: string;
   /** Lambda's context: the run stops waiting on previews in time to finish (a preview still running resumes next run). */
   getRemainingTimeInMillis?: () => number;
 }
@@ -59,14 +61,18 @@ export interface HandlerResult {
 export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log']; imageLookup?: ImageLookupPort };
 
 export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env) {
+  // A handler is made once per execution environment: its first invocation is the cold start.
+  let coldStart = true;
   return async (event: unknown, context: InvocationContext): Promise<HandlerResult> => {
+    const invocation: Invocation = { ...(context.awsRequestId ? { requestId: context.awsRequestId } : {}), coldStart };
+    coldStart = false;
     if (!env.JANITOR_CONFIG) throw new Error('JANITOR_CONFIG is not set: deploy with the EcrJanitor construct, which sets it from the validated config');
     const config = parseConfigText(env.JANITOR_CONFIG, 'JANITOR_CONFIG');
     // A use event (ECS task, Lambda code, ECR push) protects what it names; anything else must be a run event.
     const useEvent = parseUseEvent(event);
     if (useEvent) {
       const wiredForEvent = wire(config, env, context);
-      const log = wiredForEvent.log ?? createLogger();
+      const log = withInvocation(wiredForEvent.log ?? createLogger(), invocation);
       const registryAddress = registryOf(context);
       const orgBucket = config.pins.orgBucket;
       const publishForeign = orgBucket
@@ -83,7 +89,12 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
     }
     const shard = repositoriesOf(event);
     const wired = wire(config, env, context);
-    const deps: JanitorDeps = { ...wired, log: wired.log ?? createLogger() };
+    const { metrics } = wired;
+    const deps: JanitorDeps = {
+      ...wired,
+      log: withInvocation(wired.log ?? createLogger(), invocation),
+      ...(metrics ? { metrics: { publish: (report) => metrics.publish(report, invocation) } satisfies MetricsSink } : {}),
+    };
     const report = await runJanitor(deps, {
       config,
       mode: 'run',
@@ -105,6 +116,15 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
       reapedBytes: report.totals.reaped.bytes,
       estimatedMonthlySavingsUsd: report.totals.estimatedMonthlySavingsUsd,
     };
+  };
+}
+
+/** Every line of the invocation carries its request id and whether it was a cold start (Logs Insights filters on them). */
+function withInvocation(log: JanitorDeps['log'], invocation: Invocation): JanitorDeps['log'] {
+  return {
+    info: (fields, message) => log.info({ ...invocation, ...fields }, message),
+    warn: (fields, message) => log.warn({ ...invocation, ...fields }, message),
+    error: (fields, message) => log.error({ ...invocation, ...fields }, message),
   };
 }
 

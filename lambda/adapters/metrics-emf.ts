@@ -1,7 +1,7 @@
 // CloudWatch Embedded Metric Format: JSON log lines CloudWatch turns into metrics, no PutMetricData call needed.
 // Names and units are the contract the CDK dashboard and alarms read (lambda/app/metric-names.ts).
 import { METRIC_NAMESPACE, REPOSITORY_DIMENSION, type RepositoryMetric, STACK_DIMENSION, type TotalMetric } from '../app/metric-names.js';
-import type { MetricsSink } from '../app/ports.js';
+import type { Invocation, MetricsSink } from '../app/ports.js';
 import type { RepositoryRunReport, RunReport } from '../app/report-types.js';
 
 export interface EmfOptions {
@@ -21,14 +21,14 @@ export function createEmfMetricsSink(writeLine: (line: string) => void, options:
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const cap = options.maxRepositoryDimensions ?? DEFAULT_MAX_REPOSITORY_DIMENSIONS;
   return {
-    publish(report) {
-      for (const line of emfLines(report, namespace, cap, options.stack)) writeLine(JSON.stringify(line));
+    publish(report, invocation) {
+      for (const line of emfLines(report, namespace, cap, options.stack, invocation)) writeLine(JSON.stringify(line));
     },
   };
 }
 
 /** The EMF documents for one run: totals first, then one per reported repository. */
-export function emfLines(report: RunReport, namespace: string, maxRepositoryDimensions: number, stack?: string): object[] {
+export function emfLines(report: RunReport, namespace: string, maxRepositoryDimensions: number, stack?: string, invocation?: Invocation): object[] {
   const reported = repositoriesToReport(report.repositories, maxRepositoryDimensions);
   const stackDimension = stack ? [STACK_DIMENSION] : [];
   const stackProperty = stack ? { [STACK_DIMENSION]: stack } : {};
@@ -52,9 +52,12 @@ export function emfLines(report: RunReport, namespace: string, maxRepositoryDime
         RefusedRepositories: [totals.refused, 'Count'],
         NotCleanedRepositories: [totals.blocked + totals.refused, 'Count'],
         StalePinPublishers: [report.stalePins?.length ?? 0, 'Count'],
+        ColdStart: [invocation?.coldStart ? 1 : 0, 'Count'],
       } satisfies Record<TotalMetric, [number, Unit]>,
       {
         ...stackProperty,
+        // Ties the metrics to the invocation's log lines (same requestId field).
+        ...(invocation?.requestId ? { requestId: invocation.requestId } : {}),
         mode: report.mode,
         dryRun: report.dryRun,
         repositories: totals.repositories,

@@ -23,7 +23,9 @@ export type TotalMetric =
   /** Blocked + refused: repositories the run did not clean as configured (the stuck-repositories alarm reads it). */
   | 'NotCleanedRepositories'
   /** Organization pins publishers that stopped publishing (their last pins stay protected). */
-  | 'StalePinPublishers';
+  | 'StalePinPublishers'
+  /** 1 when the run's invocation started a new execution environment (a cold start), else 0. */
+  | 'ColdStart';
 
 /** Published per repository with the Repository dimension. */
 export type RepositoryMetric = 'ReapedImages' | 'ReapedBytes' | 'PendingExpiryBytes' | 'ProtectedImages' | 'Errors';

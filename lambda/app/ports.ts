@@ -115,9 +115,15 @@ export class StateIntegrityError extends Error {
   }
 }
 
+/** The Lambda invocation a run belongs to: its request id and whether it started a new execution environment. */
+export interface Invocation {
+  requestId?: string;
+  coldStart: boolean;
+}
+
 export interface MetricsSink {
   /** One run's numbers; the EMF adapter writes them as Embedded Metric Format lines. */
-  publish(report: import('./report-types.js').RunReport): void;
+  publish(report: import('./report-types.js').RunReport, invocation?: Invocation): void;
 }
 
 export interface Clock {

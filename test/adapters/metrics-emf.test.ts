@@ -78,6 +78,7 @@ describe('EMF metrics', () => {
       { Name: 'RefusedRepositories', Unit: 'Count' },
       { Name: 'NotCleanedRepositories', Unit: 'Count' },
       { Name: 'StalePinPublishers', Unit: 'Count' },
+      { Name: 'ColdStart', Unit: 'Count' },
     ]);
     expect(totals).toMatchObject({
       RunCompleted: 1,

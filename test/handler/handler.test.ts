@@ -15,7 +15,6 @@ import {
   SMALL,
   T0,
   useJanitorWorld,
-  withoutRetryBackoff,
 } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
@@ -109,7 +108,7 @@ describe('handler: pins, protection and grace', () => {
     expect(await world.tagsOf('fresh', stray.digest)).toEqual([]);
     expect(lifecycle.expired).toEqual([]);
     expect((await world.stateStore.load('app'))!.pinsLastSeen).toEqual({ [v1.digest]: night1 });
-    expect(world.logs).toContainEqual({ level: 'error', fields: { source: 'ecs', err: expect.stringMatching(/AccessDenied/) }, message: 'pin discovery failed; repositories fail closed' });
+    expect(world.logs).toContainEqual({ level: 'error', fields: { coldStart: true, source: 'ecs', err: expect.stringMatching(/AccessDenied/) }, message: 'pin discovery failed; repositories fail closed' });
     for (const repository of ['app', 'fresh', 'web']) {
       // A blocked repository is not cleaned: an error with the reason, never a quiet info line (issue 9, point 8).
       expect(world.logs).toContainEqual(
@@ -131,7 +130,6 @@ describe('handler: a failed repository', () => {
     world.emulator.advanceDays(5);
     world.ecs.references = [{ repository: 'app', digest: pinned.digest, source: 'ecs:prod/api' }];
     world.emulator.setFaults({ throttleEveryN: 1, operations: ['PutImage'] });
-    const restoreBackoff = withoutRetryBackoff();
     let error: Error | undefined;
 
     // Act
@@ -139,8 +137,6 @@ describe('handler: a failed repository', () => {
       await invoke();
     } catch (thrown) {
       error = thrown as Error;
-    } finally {
-      restoreBackoff();
     }
 
     // Assess
@@ -199,6 +195,27 @@ describe('handler: EMF metrics', () => {
     expect(byRepository.map((d) => d.Repository).sort()).toEqual(['app', 'web']);
     expect(byRepository.find((d) => d.Repository === 'app')).toMatchObject({ ReapedImages: 3, ReapedBytes: reapedBytes, Errors: 0 });
     expect(byRepository.find((d) => d.Repository === 'web')).toMatchObject({ ReapedImages: 0, ReapedBytes: 0 });
+  });
+
+  it('ties the log lines and the metrics to the request id, and counts the cold start once per execution environment', async () => {
+    // Prepare: one handler, as Lambda keeps it between invocations of one execution environment.
+    await world.createRepositories('app');
+    const handler = makeHandler(world.wiring(), envFor());
+
+    // Act
+    const emfFrom = world.emf.length;
+    await handler({}, { ...LAMBDA_CONTEXT, awsRequestId: 'req-1' });
+    const logsOfFirst = world.logs.length;
+    await handler({}, { ...LAMBDA_CONTEXT, awsRequestId: 'req-2' });
+
+    // Assess
+    const totals = world.emfDocuments(emfFrom).filter((d) => JSON.stringify(d._aws.CloudWatchMetrics[0]!.Dimensions) === '[[]]');
+    expect(totals.map((d) => [d.requestId, d.ColdStart])).toEqual([
+      ['req-1', 1],
+      ['req-2', 0],
+    ]);
+    expect(world.logs.slice(0, logsOfFirst).every((line) => line.fields.requestId === 'req-1' && line.fields.coldStart === true)).toBe(true);
+    expect(world.logs.slice(logsOfFirst).every((line) => line.fields.requestId === 'req-2' && line.fields.coldStart === false)).toBe(true);
   });
 });
 
