@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { loadConfigFile } from './config-file.js';
 import { ConfigError } from '../lambda/domain/config.js';
+import type { EcrRegistryOptions } from '../lambda/adapters/ecr-registry.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 
 interface OptionHelp {
@@ -150,7 +151,13 @@ export async function run(argv: string[]): Promise<number> {
   }
 }
 
-export async function main(argv: string[]): Promise<number> {
+/** What tests inject into `main`; the CLI itself runs with the defaults. */
+export interface CliOptions {
+  /** E.g. `{ previewPollMs: 0 }` against the emulator, whose preview moves on by polls, not by time. */
+  registryOptions?: EcrRegistryOptions;
+}
+
+export async function main(argv: string[], options: CliOptions = {}): Promise<number> {
   const [command, ...rest] = argv;
   try {
     if (command !== undefined && command in COMMANDS && wantsHelp(rest)) {
@@ -160,7 +167,7 @@ export async function main(argv: string[]): Promise<number> {
     switch (command) {
       case 'plan':
       case 'run':
-        return await planOrRun(command, rest);
+        return await planOrRun(command, rest, options);
       case 'emulator': {
         const { values } = parseArgs({
           args: rest,
@@ -227,7 +234,7 @@ async function developmentOnly<T>(command: string, load: () => Promise<T>): Prom
   }
 }
 
-async function planOrRun(command: 'plan' | 'run', args: string[]): Promise<number> {
+async function planOrRun(command: 'plan' | 'run', args: string[], options: CliOptions): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -271,7 +278,7 @@ async function planOrRun(command: 'plan' | 'run', args: string[]): Promise<numbe
     throw new UsageError((error as Error).message, command);
   }
   const client = makeEcrClient();
-  const registry = createEcrRegistry(client);
+  const registry = createEcrRegistry(client, options.registryOptions);
   const region = await client.config.region();
   const accountId = await registry.registryId();
   const progress = (message: string) => {

@@ -31,6 +31,8 @@ export interface OrgPinsDemoResult {
 }
 
 const quiet: LogPort = { info: () => {}, warn: () => {}, error: () => {} };
+/** The emulator's asynchronous preview moves on by polls, not by time: poll without waiting. */
+const EMULATOR_PREVIEW = { previewPollMs: 0 };
 
 /** `withOrgPins: false` runs A's janitor without the org pin source: the control. */
 export async function runOrgPinsDemo(options: { out?: (line: string) => void; withOrgPins?: boolean } = {}): Promise<OrgPinsDemoResult> {
@@ -68,7 +70,7 @@ export async function runOrgPinsDemo(options: { out?: (line: string) => void; wi
       },
     };
     const stateB = createFileStateStore(join(dir, 'state-b'));
-    await runJanitor({ registry: createEcrRegistry(clientB), pinSources: [ecsB], stateStore: stateB, clock: { now: () => registryB.now() }, log: quiet }, { config: CONFIG, mode: 'run' });
+    await runJanitor({ registry: createEcrRegistry(clientB, EMULATOR_PREVIEW), pinSources: [ecsB], stateStore: stateB, clock: { now: () => registryB.now() }, log: quiet }, { config: CONFIG, mode: 'run' });
     const publishedDocuments = await publishOrgPins(store, B, foreign, registryB.now());
     out(`B's janitor published ${foreign.length} use(s) of other registries in ${publishedDocuments} document(s) under org-pins/${A.accountId}/${A.region}/`);
 
@@ -77,7 +79,7 @@ export async function runOrgPinsDemo(options: { out?: (line: string) => void; wi
     const stateA = createFileStateStore(join(dir, 'state-a'));
     const runA = () =>
       runJanitor(
-        { registry: createEcrRegistry(clientA), pinSources: options.withOrgPins === false ? [] : [orgSource], stateStore: stateA, clock: { now: () => registryA.now() }, log: quiet },
+        { registry: createEcrRegistry(clientA, EMULATOR_PREVIEW), pinSources: options.withOrgPins === false ? [] : [orgSource], stateStore: stateA, clock: { now: () => registryA.now() }, log: quiet },
         { config: CONFIG, mode: 'run' },
       );
     const night1 = await runA();

@@ -1,8 +1,7 @@
 // One janitor run in one account, wired as the Lambda is: the real ECR adapter over an SDK client configured as in
 // production (adaptive retries, 8 attempts) pointed at the emulator, deployments as an ECS-like pin source, file state,
 // the emulator's clock. Fault scenarios wrap the registry port or the state store.
-import { ECRClient } from '@aws-sdk/client-ecr';
-import { createEcrRegistry, makeEcrClient } from '../../lambda/adapters/ecr-registry.js';
+import { createEcrRegistry, type EcrClientOptions, makeEcrClient } from '../../lambda/adapters/ecr-registry.js';
 import { createFileStateStore } from '../../lambda/adapters/state-file.js';
 import type { Clock, RegistryPort, StateStore } from '../../lambda/app/ports.js';
 import type { RunReport } from '../../lambda/app/report-types.js';
@@ -52,9 +51,10 @@ export interface JanitorRunHooks {
 
 /**
  * The janitor's SDK retries: `adaptive` as in production (makeEcrClient: 8 attempts, client-side rate limiting after
- * throttling, which is real waiting), or `standard` (same attempts and retry decisions, no rate limiter) for short tests.
+ * throttling, which is real waiting), or a strategy made for each run, e.g. the SDK's standard one with zero backoff
+ * for short tests (test/support/retries.ts: the same attempts and retry decisions, no waiting).
  */
-export type RetryMode = 'adaptive' | 'standard';
+export type RetryMode = 'adaptive' | (() => NonNullable<EcrClientOptions['retryStrategy']>);
 
 export interface LogCounts {
   warn: number;
@@ -71,7 +71,7 @@ export async function runJanitorIn(
   retryMode: RetryMode = 'adaptive',
 ): Promise<RunReport> {
   const connection = { endpoint: account.emulator.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'test', secretAccessKey: 'test' } };
-  const client = retryMode === 'adaptive' ? makeEcrClient({ ...connection, maxAttempts: 8 }) : new ECRClient({ ...connection, retryMode: 'standard', maxAttempts: 8 });
+  const client = makeEcrClient({ ...connection, ...(retryMode === 'adaptive' ? { maxAttempts: 8 } : { retryStrategy: retryMode() }) });
   const log: LogPort = {
     info() {},
     warn() {

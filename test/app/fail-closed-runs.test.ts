@@ -4,18 +4,13 @@
 import { writeFile, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PutLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stateFileName } from '../../lambda/adapters/state-file.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 const TEAM_POLICY = JSON.stringify({
   rules: [

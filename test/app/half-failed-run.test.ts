@@ -1,14 +1,9 @@
 // A repository that fails after writing says what it did and what it did not; one that fails before writing says so.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 describe('a run that half-fails', () => {
   it('reports the writes done before the state could not be saved', async () => {

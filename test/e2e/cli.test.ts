@@ -30,7 +30,10 @@ afterEach(() => {
   vi.unstubAllEnvs();
 });
 
-/** Runs `main(argv)` in-process, capturing what it writes to stdout and stderr. */
+/**
+ * Runs `main(argv)` in-process, capturing what it writes to stdout and stderr. Preview polls do not wait: the emulator's
+ * preview moves on by polls, not by time. (test/build/package.test.ts runs the built CLI as a real process.)
+ */
 async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   const stdout: string[] = [];
   const stderr: string[] = [];
@@ -41,7 +44,7 @@ async function cli(argv: string[]): Promise<{ code: number; stdout: string; stde
   const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout) as typeof process.stdout.write);
   const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr) as typeof process.stderr.write);
   try {
-    const code = await main(argv);
+    const code = await main(argv, { registryOptions: { previewPollMs: 0 } });
     return { code, stdout: stdout.join(''), stderr: stderr.join('') };
   } finally {
     out.mockRestore();

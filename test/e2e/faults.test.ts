@@ -1,7 +1,7 @@
 // The janitor under ECR's bad days, end to end through the real SDK: throttling and 5xx (retried: same outcome, every
 // attempt counted), a write ECR refuses and throttling past every retry (that repository fails with the code, the
 // others finish, nothing live is lost, and the next run converges).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lambda/app/report-types.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import type { FaultConfig } from '../../emulator/server.js';
@@ -13,19 +13,9 @@ import {
   repositoryReport,
   SMALL,
   useJanitorWorld,
-  withoutRetryBackoff,
 } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
-let restoreBackoff: () => void;
-
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-
-afterAll(() => {
-  restoreBackoff();
-});
 
 const CONFIG = janitorConfig({ ciTags: [{ pattern: 'ci-*', keep: 2 }] });
 

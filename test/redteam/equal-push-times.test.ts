@@ -2,16 +2,11 @@
 // pessimistic profile, which ranks equal push times the other way round (emulator/profiles.ts; AWS documents no tie
 // order). The pinned image is claimed by the protect rule but still counts in the ci-* ranking ("Lifecycle policy
 // evaluation rules": an image matched by a higher-priority rule still counts for lower rules).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 describe('equal push times with a pin among them', () => {
   it('keeps the pin and still installs the policy although ECR orders the tie otherwise', async () => {

@@ -1,16 +1,11 @@
 // Red team: a team's own lifecycle policy (merge mode) written the ways teams write them, a policy with a key the
 // janitor does not know, a hold edited by hand, and archive rules against pinned images.
 import { DescribeImagesCommand, PutLifecyclePolicyCommand, UpdateImageStorageClassCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 const NEVER = { countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3650 };
 const putPolicy = (rules: unknown[]) => world.client.send(new PutLifecyclePolicyCommand({ repositoryName: 'app', lifecyclePolicyText: JSON.stringify({ rules }) }));

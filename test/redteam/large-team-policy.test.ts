@@ -3,16 +3,11 @@
 // replaced policy must survive state loss").
 import { rm } from 'node:fs/promises';
 import { PutLifecyclePolicyCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 /** 30 "never expire" rules with long descriptions: about 14,000 characters of rules, valid for ECR. */
 function largeTeamPolicy(): string {

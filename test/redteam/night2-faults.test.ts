@@ -3,17 +3,12 @@
 // look green (issue 9 point 2: "whenever a run cannot show that every current pin of a repository is protected while a
 // janitor-written policy is installed, it puts the hold in").
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { RunReport } from '../../lambda/app/report-types.js';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 const OPT_IN = { key: 'ecr-janitor', value: 'managed' };
 

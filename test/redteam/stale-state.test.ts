@@ -2,19 +2,14 @@
 // overlapped another) must not end a pin's protection. Issue 9 point 3: "the janitor never deletes an image by removing
 // its last tag unless its state proves the grace has passed".
 import { CreateRepositoryCommand } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { StateStore } from '../../lambda/app/ports.js';
 import { runJanitor } from '../../lambda/app/run-janitor.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import { pushSingleImage } from '../../emulator/workload.js';
-import { janitorConfig, repositoryReport, SMALL, useJanitorWorld, withoutRetryBackoff } from '../support/emulator-janitor.js';
+import { janitorConfig, repositoryReport, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld();
-let restoreBackoff: () => void;
-beforeAll(() => {
-  restoreBackoff = withoutRetryBackoff();
-});
-afterAll(() => restoreBackoff());
 
 describe('a run state that does not know a protection tag', () => {
   it('keeps a pinned image protected for the grace although the state save of the night it was pinned failed', async () => {

@@ -1,9 +1,11 @@
 // One emulator per test file, reset before each test with an empty repository `app`, the clock at `now` and the
 // profile asked for: pessimistic unless told (the worst plausible reading of what AWS leaves open, emulator/profiles.ts).
+// The client retries as the SDK does (3 attempts) without the backoff waits (support/retries.ts).
 import { CreateRepositoryCommand, type ECRClient } from '@aws-sdk/client-ecr';
 import { afterAll, beforeAll, beforeEach } from 'vitest';
 import type { ProfileName } from '../../emulator/profiles.js';
-import { type EmulatorHandle, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
+import { type EmulatorHandle, startEmulator } from '../../emulator/server.js';
+import { zeroDelayEmulatorClient } from './retries.js';
 
 export interface EmulatorFixture {
   emulator: EmulatorHandle;
@@ -15,7 +17,7 @@ export function useEmulator(options: { now: number; repository?: string; profile
   const profile = options.profile ?? 'pessimistic';
   beforeAll(async () => {
     fixture.emulator = await startEmulator({ now: options.now, profile });
-    fixture.client = makeEmulatorClient(fixture.emulator.endpoint);
+    fixture.client = zeroDelayEmulatorClient(fixture.emulator.endpoint);
   });
   afterAll(async () => {
     fixture.client.destroy();

@@ -12,8 +12,8 @@ import {
   paginateDescribeImages,
   type ECRClient,
 } from '@aws-sdk/client-ecr';
-import { afterAll, beforeAll, beforeEach, vi } from 'vitest';
-import { ACCEPTED_MANIFEST_MEDIA_TYPES, createEcrRegistry, type EcrRegistry } from '../../lambda/adapters/ecr-registry.js';
+import { afterAll, beforeAll, beforeEach } from 'vitest';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES, createEcrRegistry, type EcrRegistry, makeEcrClient } from '../../lambda/adapters/ecr-registry.js';
 import { createEmfMetricsSink } from '../../lambda/adapters/metrics-emf.js';
 import { createFileStateStore } from '../../lambda/adapters/state-file.js';
 import type { PinSource, StateStore } from '../../lambda/app/ports.js';
@@ -23,14 +23,15 @@ import { parseConfig } from '../../lambda/domain/config.js';
 import type { Digest, ImageDecision, JanitorConfig, PinReference } from '../../lambda/domain/types.js';
 import type { Wiring } from '../../lambda/handler.js';
 import type { ProfileName } from '../../emulator/profiles.js';
-import { type EmulatorHandle, type EmulatorStats, makeEmulatorClient, startEmulator } from '../../emulator/server.js';
+import { type EmulatorHandle, type EmulatorStats, startEmulator } from '../../emulator/server.js';
 import type { LifecycleRunResult } from '../../emulator/lifecycle.js';
+import { zeroDelayEmulatorClient, zeroDelayRetries } from './retries.js';
 
 export const DAY = 86_400_000;
 export const T0 = Date.UTC(2026, 0, 1);
 /** Layer bytes of pushed images: sizes are only numbers in manifests, small keeps the JSON small. */
 export const SMALL = 10_000;
-/** SDK attempts per call, as makeEcrClient configures them for the Lambda. */
+/** SDK attempts per call, as makeEcrClient configures them for the Lambda (retried without waiting: support/retries.ts). */
 export const MAX_ATTEMPTS = 8;
 export const LAMBDA_CONTEXT = { invokedFunctionArn: 'arn:aws:lambda:us-east-1:000000000000:function:ecr-janitor' };
 
@@ -67,15 +68,6 @@ export function fakePinSource(name: string, references: PinReference[] = []): Fa
     },
   };
   return source;
-}
-
-/**
- * The SDK backs off with full jitter (random x base x 2^attempt, 1 s base for throttling). Pinning Math.random to 0
- * keeps the SDK's own decisions (what is retried, how many attempts) and drops the waiting; returns the restore.
- */
-export function withoutRetryBackoff(): () => void {
-  const spy = vi.spyOn(Math, 'random').mockReturnValue(0);
-  return () => spy.mockRestore();
 }
 
 /** Per-operation difference between two emulator stats snapshots (what one janitor run sent). */
@@ -130,7 +122,7 @@ export class JanitorWorld {
 
   async start(): Promise<void> {
     const emulator = await startEmulator({ now: T0, profile: this.profile });
-    this.started = { emulator, client: makeEmulatorClient(emulator.endpoint) };
+    this.started = { emulator, client: zeroDelayEmulatorClient(emulator.endpoint) };
   }
 
   get emulator(): EmulatorHandle {
@@ -184,11 +176,16 @@ export class JanitorWorld {
   }
 
   /**
-   * A registry over a client of its own, so its call counts are one run's. Preview polls do not wait: the emulator's
-   * asynchronous preview moves on by polls, not by time (the adapter's poll count and deadline still apply).
+   * A registry over a client of its own, so its call counts are one run's. Neither SDK retries nor preview polls wait:
+   * the emulator's asynchronous preview moves on by polls, not by time (the adapter's poll count and deadline apply).
    */
   newRegistry(): EcrRegistry {
-    const client = makeEmulatorClient(this.emulator.endpoint, { maxAttempts: MAX_ATTEMPTS });
+    const client = makeEcrClient({
+      endpoint: this.emulator.endpoint,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'test', secretAccessKey: 'test' },
+      retryStrategy: zeroDelayRetries(MAX_ATTEMPTS),
+    });
     this.runClients.push(client);
     return createEcrRegistry(client, { sleep: async () => {} });
   }
