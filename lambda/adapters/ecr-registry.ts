@@ -21,6 +21,7 @@ import {
   type ImageFailure,
   type ImageStatusFilter,
 } from '@aws-sdk/client-ecr';
+import { ACCEPTED_MANIFEST_MEDIA_TYPES as ACCEPTED_MEDIA_TYPES } from '../domain/media-types.js';
 import { PreviewNotCompletedError, type ManifestFetch, type PolicyPreview, type RegistryPort, type TagDeletion, type WriteFailure } from '../app/ports.js';
 import type { PreviewRead, PreviewSteps } from '../app/preview-pipeline.js';
 import { protectionTagFor } from '../domain/patterns.js';
@@ -36,13 +37,17 @@ export interface EcrClientOptions {
   credentials?: ECRClientConfig['credentials'];
   /** Tests pass a fake transport here. */
   requestHandler?: ECRClientConfig['requestHandler'];
+  /**
+   * Replaces the adaptive retries below (maxAttempts included). Tests inject the SDK's own strategy with zero backoff:
+   * the same errors are retried as often, without the waiting.
+   */
+  retryStrategy?: ECRClientConfig['retryStrategy'];
 }
 
 /** ECR's per-account rates are shared with CI pushes: back off adaptively and retry generously. */
 export function makeEcrClient(options: EcrClientOptions = {}): ECRClient {
   return new ECRClient({
-    retryMode: 'adaptive',
-    maxAttempts: options.maxAttempts ?? 8,
+    ...(options.retryStrategy !== undefined ? { retryStrategy: options.retryStrategy } : { retryMode: 'adaptive', maxAttempts: options.maxAttempts ?? 8 }),
     ...(options.region !== undefined ? { region: options.region } : {}),
     ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
     ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
@@ -50,15 +55,8 @@ export function makeEcrClient(options: EcrClientOptions = {}): ECRClient {
   });
 }
 
-/** Every manifest format we understand; listing them all stops ECR from converting a manifest on the way out. */
-export const ACCEPTED_MANIFEST_MEDIA_TYPES = [
-  'application/vnd.oci.image.index.v1+json',
-  'application/vnd.oci.image.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.list.v2+json',
-  'application/vnd.docker.distribution.manifest.v2+json',
-  'application/vnd.docker.distribution.manifest.v1+json',
-  'application/vnd.docker.distribution.manifest.v1+prettyjws',
-];
+/** Every manifest format we understand (domain/media-types.ts), as the mutable list the SDK's input type wants. */
+export const ACCEPTED_MANIFEST_MEDIA_TYPES: string[] = [...ACCEPTED_MEDIA_TYPES];
 
 const BATCH_SIZE = 100; // BatchGetImage and BatchDeleteImage take at most 100 image ids
 const DESCRIBE_PAGE_SIZE = 1000;

@@ -7,6 +7,7 @@ import { dirname, join } from 'node:path';
 import { GetObjectCommand, ListObjectsV2Command, PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { PinSource, StalePinPublisher } from '../app/ports.js';
 import type { RegistryAddress } from '../domain/image-uri.js';
+import { HOUR_MS } from '../domain/time.js';
 import { documentsToPublish, type OrgReference, orgPinsFor, orgPinsKey, ORG_PINS_PREFIX, parsePublishedPins, publishedPinsToText, registryPrefix } from '../domain/org-pins.js';
 
 export interface OrgPinStore {
@@ -80,7 +81,7 @@ export function createDirectoryOrgPinStore(dir: string): OrgPinStore {
 }
 
 /** Stale after two missed nights: the pins stay in force, the log names the publisher. */
-export const ORG_PINS_STALE_AFTER_MS = 50 * 3_600_000;
+export const ORG_PINS_STALE_AFTER_MS = 50 * HOUR_MS;
 
 /**
  * What other accounts publish about this registry. A document it cannot read fails discovery (every repository fails

@@ -10,9 +10,8 @@
 // - after a restore from archive, ages and ranks in standard count from lastActivatedAt, not from the push;
 //   sinceImageTransitioned counts from lastArchivedAt (an archived image without one is never selected by age).
 import { tagsMatchPatternList, tagsMatchPrefixList } from './patterns.js';
+import { DAY_MS } from './time.js';
 import type { Digest, ImageGraph, ImageNode, ImageRecord, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
-
-const DAY_MS = 86_400_000;
 
 export type StorageClass = 'standard' | 'archive';
 
@@ -27,29 +26,51 @@ export function activeSince(record: ImageRecord): number {
   return record.lastActivatedAt !== undefined && record.lastActivatedAt > record.pushedAt ? record.lastActivatedAt : record.pushedAt;
 }
 
-export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number): Map<Digest, RuleOutcome> {
-  const rankable: ImageNode[] = [];
-  for (const node of graph.nodes.values()) if (isRankable(node, graph)) rankable.push(node);
-  // Newest first; digest breaks ties so the result does not depend on input order.
-  rankable.sort((a, b) => activeSince(b.record) - activeSince(a.record) || (a.record.digest < b.record.digest ? -1 : 1));
+/**
+ * The images rules rank, newest first (rankOrder). It depends on the images, their times and what holds them, not on
+ * tags: a planner evaluating several policies or tag changes over the same images computes it once.
+ */
+export type RankOrder = readonly Digest[];
 
+export function rankOrder(graph: ImageGraph): RankOrder {
+  return rankableNewestFirst(graph).map((node) => node.record.digest);
+}
+
+/** `order`: rankOrder of a graph with the same images, parents and subjects as this one (tags may differ). */
+export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number, order?: RankOrder): Map<Digest, RuleOutcome> {
+  const rankable = order ? order.map((digest) => graph.nodes.get(digest)!) : rankableNewestFirst(graph);
   const outcomes = new Map<Digest, RuleOutcome>();
   const claimed = new Set<Digest>(); // matched a higher-priority rule's tag requirements
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
+  // Indexed loops: one plan evaluates a few times over 100k images, before the code is optimised.
   for (const rule of rules) {
-    const matching = rankable.filter((node) => selects(rule, node));
-    for (const node of candidates(rule, matching, now)) {
-      const digest = node.record.digest;
+    const matching: ImageNode[] = [];
+    for (let i = 0; i < rankable.length; i++) if (selects(rule, rankable[i]!)) matching.push(rankable[i]!);
+    const acted = candidates(rule, matching, now);
+    for (let i = 0; i < acted.length; i++) {
+      const digest = acted[i]!.record.digest;
       if (claimed.has(digest) || outcomes.has(digest)) continue;
       outcomes.set(digest, { digest, rulePriority: rule.rulePriority, action: rule.action.type });
     }
-    for (const node of matching) claimed.add(node.record.digest);
+    for (let i = 0; i < matching.length; i++) claimed.add(matching[i]!.record.digest);
   }
   return outcomes;
 }
 
-function isRankable(node: ImageNode, graph: ImageGraph): boolean {
-  if (node.parents.some((parent) => graph.nodes.has(parent))) return false;
+function rankableNewestFirst(graph: ImageGraph): ImageNode[] {
+  const rankable: ImageNode[] = [];
+  // forEach, not for-of: no iterator result per image while the code is still cold (one plan is one call).
+  graph.nodes.forEach((node) => {
+    if (isRankable(node, graph)) rankable.push(node);
+  });
+  // Newest first; digest breaks ties so the result does not depend on input order.
+  rankable.sort((a, b) => activeSince(b.record) - activeSince(a.record) || (a.record.digest < b.record.digest ? -1 : 1));
+  return rankable;
+}
+
+/** Whether rules rank the image: not while an index that lists it, or (for a referrer) its subject, is present. */
+export function isRankable(node: ImageNode, graph: ImageGraph): boolean {
+  for (let i = 0; i < node.parents.length; i++) if (graph.nodes.has(node.parents[i]!)) return false;
   if (node.kind === 'referrer' && node.subject !== undefined && graph.nodes.has(node.subject)) return false;
   return true;
 }

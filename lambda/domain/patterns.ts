@@ -1,29 +1,52 @@
 // ECR tag pattern matching: `*` matches any run of characters (including none); everything else is literal.
 // Several patterns in one tagPatternList (or prefixes in one tagPrefixList) must ALL match (ECR semantics).
 
-const compiled = new Map<string, RegExp>();
+const compiled = new Map<string, (tag: string) => boolean>();
 
 export function tagMatchesPattern(tag: string, pattern: string): boolean {
-  let re = compiled.get(pattern);
-  if (!re) {
-    const body = pattern
-      .split('*')
-      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
-      .join('.*');
-    re = new RegExp(`^${body}$`, 's');
-    compiled.set(pattern, re);
+  let matches = compiled.get(pattern);
+  if (!matches) {
+    matches = compilePattern(pattern);
+    compiled.set(pattern, matches);
   }
-  return re.test(tag);
+  return matches(tag);
+}
+
+/** The commonest patterns need no regular expression: a literal tag ("buildcache") or one trailing `*` ("ci-*"). */
+function compilePattern(pattern: string): (tag: string) => boolean {
+  const stars = countWildcards(pattern);
+  if (stars === 0) return (tag) => tag === pattern;
+  if (stars === 1 && pattern.endsWith('*')) {
+    const prefix = pattern.slice(0, -1);
+    return (tag) => tag.startsWith(prefix);
+  }
+  const body = pattern
+    .split('*')
+    .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+    .join('.*');
+  const re = new RegExp(`^${body}$`, 's');
+  return (tag) => re.test(tag);
 }
 
 /** An image matches a pattern list when, for every pattern, at least one of its tags matches it. */
 export function tagsMatchPatternList(tags: readonly string[], patterns: readonly string[]): boolean {
-  return patterns.every((pattern) => tags.some((tag) => tagMatchesPattern(tag, pattern)));
+  // Plain loops: this runs for every ranked image and rule, and closures per call would be garbage each time.
+  for (let p = 0; p < patterns.length; p++) {
+    let matched = false;
+    for (let t = 0; t < tags.length && !matched; t++) matched = tagMatchesPattern(tags[t]!, patterns[p]!);
+    if (!matched) return false;
+  }
+  return true;
 }
 
 /** An image matches a prefix list when, for every prefix, at least one of its tags starts with it. */
 export function tagsMatchPrefixList(tags: readonly string[], prefixes: readonly string[]): boolean {
-  return prefixes.every((prefix) => tags.some((tag) => tag.startsWith(prefix)));
+  for (let p = 0; p < prefixes.length; p++) {
+    let matched = false;
+    for (let t = 0; t < tags.length && !matched; t++) matched = tags[t]!.startsWith(prefixes[p]!);
+    if (!matched) return false;
+  }
+  return true;
 }
 
 export function countWildcards(pattern: string): number {

@@ -3,11 +3,11 @@
 // BatchGetImage is a pull for ECR (it moves lastRecordedPullTime), and the janitor knows when it read which manifest.
 // ECR records the pull time "at least once every 24 hours" (API reference, ImageDetail.lastRecordedPullTime), so a
 // pull by someone else within a day after the janitor's read may stay hidden behind it until the next refresh.
+import { DAY_MS } from './time.js';
 import type { Digest, ImageRecord } from './types.js';
 
 /** A recorded pull this close to one of the janitor's own reads is that read. */
 export const JANITOR_READ_WINDOW_MS = 10 * 60_000;
-const DAY_MS = 86_400_000;
 
 export interface RecentPulls {
   /** Digest -> why it is kept (as a pin source name). Empty when keepPulledWithinDays is off. */

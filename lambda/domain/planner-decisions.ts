@@ -1,0 +1,180 @@
+// Planner, decisions: once the protection tags and the policy in force are known, one decision per image (keep,
+// protect, expire, pending) with the reason a person reads, and the totals of the plan.
+import { storageClassOf } from './evaluator.js';
+import { PROTECTION_TAG_PATTERN, tagMatchesPattern } from './patterns.js';
+import type { WantedProtection } from './planner-protection.js';
+import { heldBySubject, protectionText } from './protection-reasons.js';
+import { DAY_MS } from './time.js';
+import type { Decision, DecisionTotals, Digest, ImageDecision, ImageGraph, ImageNode, JanitorConfig, LifecyclePolicy, LifecycleRule, PlanTotals, RuleOutcome } from './types.js';
+
+export interface DecisionContext {
+  graph: ImageGraph;
+  outcomes: Map<Digest, RuleOutcome>;
+  policy: LifecyclePolicy;
+  wanted: WantedProtection;
+  /** Lapsed protection tags that were an image's last tag: the image goes with the tag. */
+  removeDeletes: Map<Digest, string>;
+  config: JanitorConfig;
+  now: number;
+}
+
+/** Every image's decision, newest first (digest order among images pushed at the same instant). */
+export function decideAll(ctx: DecisionContext): ImageDecision[] {
+  const decide = decider(ctx);
+  const images: ImageDecision[] = [];
+  // forEach, not for-of: no iterator result per image while the code is still cold (one plan is one call).
+  ctx.graph.nodes.forEach((node) => {
+    images.push(decide(node));
+  });
+  const byDigest = localeOrder();
+  images.sort((a, b) => b.pushedAt - a.pushedAt || byDigest(a.digest, b.digest));
+  return images;
+}
+
+/**
+ * String#localeCompare's order (the collator's compare is the same without its per-call set-up), cheaper for digests:
+ * past an equal prefix, two lowercase hex characters order as their code points (digits before letters, a to f), and
+ * that first difference decides the collation. Anything else goes to the collator.
+ */
+function localeOrder(): (a: string, b: string) => number {
+  const collator = new Intl.Collator();
+  const isLowerHex = (code: number) => (code >= 48 && code <= 57) || (code >= 97 && code <= 102);
+  return (a, b) => {
+    const length = Math.min(a.length, b.length);
+    let i = 0;
+    while (i < length && a.charCodeAt(i) === b.charCodeAt(i)) i++;
+    if (i < length && isLowerHex(a.charCodeAt(i)) && isLowerHex(b.charCodeAt(i))) return a.charCodeAt(i) - b.charCodeAt(i);
+    return collator.compare(a, b);
+  };
+}
+
+function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
+  const { graph, outcomes, policy, wanted, removeDeletes, config, now } = ctx;
+  const rulesByPriority = new Map<number, LifecycleRule>();
+  for (const rule of policy.rules) if (!rulesByPriority.has(rule.rulePriority)) rulesByPriority.set(rule.rulePriority, rule);
+  const protectedPatterns = [...config.protectedTags, PROTECTION_TAG_PATTERN];
+  const untaggedRule = policy.rules.find(
+    (r) => r.selection.tagStatus === 'untagged' && (r.selection.storageClass ?? 'standard') === 'standard' && r.action.type === 'expire' && r.selection.countType === 'sinceImagePushed',
+  );
+
+  const ciReasons = new Map(config.ciTags.map((ci) => [ci, `among the ${ci.keep} newest ${ci.pattern}`]));
+  const ciRuleOf = (tags: readonly string[]) => {
+    for (const ci of config.ciTags) for (let t = 0; t < tags.length; t++) if (tagMatchesPattern(tags[t]!, ci.pattern)) return ci;
+    return undefined;
+  };
+  const isPresent = (digest: Digest) => graph.nodes.has(digest);
+  const expiresNow = (digest: Digest) => outcomes.has(digest);
+  const survivesNow = (digest: Digest) => !outcomes.has(digest);
+  const described = new Map<Digest, string>();
+  const describe = (digest: Digest) => {
+    let text = described.get(digest);
+    if (text === undefined) described.set(digest, (text = describeImage(graph, digest)));
+    return text;
+  };
+  // Images one rule acts on share one reason text, and so do the children of one index (no text built per image).
+  const byRule = { expire: new Map<number, string>(), transition: new Map<number, string>() };
+  const outcomeReason = (outcome: RuleOutcome) => {
+    const cache = byRule[outcome.action];
+    let text = cache.get(outcome.rulePriority);
+    if (text === undefined) {
+      const rule = rulesByPriority.get(outcome.rulePriority);
+      const verb = outcome.action === 'transition' ? 'archived' : 'expired';
+      cache.set(outcome.rulePriority, (text = `${verb} by rule ${outcome.rulePriority}${rule?.description ? ` (${rule.description})` : ''}`));
+    }
+    return text;
+  };
+  const inIndex = [new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>()];
+  const inIndexReason = (attestation: boolean, kept: boolean, parent: Digest) => {
+    const cache = inIndex[(attestation ? 2 : 0) + (kept ? 1 : 0)]!;
+    let text = cache.get(parent);
+    if (text === undefined) {
+      const role = attestation ? 'attestation in' : 'part of';
+      text = kept ? `${role} kept index ${describe(parent)}` : `${role} index ${describe(parent)}, which expires now; goes at the next lifecycle run`;
+      cache.set(parent, text);
+    }
+    return text;
+  };
+  // One object literal per shape: 100k decisions built with all their fields at once, none added afterwards.
+  const decision = (node: ImageNode, verdict: Decision, reason: string, rule?: number, heldBy?: Digest[]): ImageDecision => {
+    const { digest, tags, pushedAt } = node.record;
+    const kind = node.kind;
+    const bytes = node.billableBytes;
+    if (rule !== undefined && heldBy !== undefined) return { digest, tags, kind, bytes, pushedAt, decision: verdict, reason, rule, heldBy };
+    if (rule !== undefined) return { digest, tags, kind, bytes, pushedAt, decision: verdict, reason, rule };
+    if (heldBy !== undefined) return { digest, tags, kind, bytes, pushedAt, decision: verdict, reason, heldBy };
+    return { digest, tags, kind, bytes, pushedAt, decision: verdict, reason };
+  };
+
+  return (node) => {
+    const digest = node.record.digest;
+    const tags = node.record.tags;
+    const removal = removeDeletes.get(digest);
+    if (removal) return decision(node, 'expire', `protection removed: ${removal}`);
+    const outcome = outcomes.get(digest);
+    if (outcome) return decision(node, 'expire', outcomeReason(outcome), outcome.rulePriority);
+    const wantedFor = wanted.get(digest);
+    if (wantedFor) {
+      const subject = node.kind === 'referrer' && node.subject !== undefined && heldBySubject(wantedFor) ? [node.subject] : undefined;
+      return decision(node, 'protect', protectionText(wantedFor), undefined, subject);
+    }
+    const byTag = tags.length > 0 ? protectedTagReason(tags, protectedPatterns) : undefined;
+    if (byTag) return decision(node, 'protect', byTag);
+
+    if (node.parents.length > 0) {
+      // Parents are in the graph by construction: filter only when one is missing, or when one expires now.
+      const presentParents = node.parents.every(isPresent) ? node.parents : node.parents.filter(isPresent);
+      if (presentParents.length > 0) {
+        const living = presentParents.some(expiresNow) ? presentParents.filter(survivesNow) : presentParents;
+        const attestation = node.kind === 'attestation';
+        if (living.length > 0) return decision(node, 'keep', inIndexReason(attestation, true, living[0]!), undefined, [...living]);
+        return decision(node, 'pending', inIndexReason(attestation, false, presentParents[0]!), undefined, [...presentParents]);
+      }
+    }
+    if (node.kind === 'referrer' && node.subject) {
+      if (!graph.nodes.has(node.subject)) return decision(node, 'pending', `its subject ${node.subject} is gone; ECR removes referrers within 24 h`);
+      if (outcomes.has(node.subject)) return decision(node, 'pending', `follows its subject ${node.subject}, which expires now`, undefined, [node.subject]);
+    }
+    if (node.problems.length > 0) return decision(node, 'keep', `unsure: ${node.problems.join('; ')}`);
+
+    if (storageClassOf(node.record) !== 'standard') {
+      return decision(node, 'keep', `${node.record.imageStatus === 'ARCHIVED' ? 'archived' : 'being restored from archive'}; no rule acts on it now`);
+    }
+    if (tags.length === 0) {
+      if (untaggedRule) {
+        const dueAt = node.record.pushedAt + untaggedRule.selection.countNumber * DAY_MS;
+        const days = Math.max(0, Math.ceil((dueAt - now) / DAY_MS));
+        return decision(node, 'pending', `untagged; rule ${untaggedRule.rulePriority} expires it in ${days} day(s)`, untaggedRule.rulePriority);
+      }
+      return decision(node, 'keep', 'untagged, but no rule expires untagged images');
+    }
+    const ciRule = ciRuleOf(tags);
+    if (ciRule) return decision(node, 'keep', ciReasons.get(ciRule)!);
+    return decision(node, 'keep', `tagged ${tags.slice(0, 3).join(', ')}; no rule selects it`);
+  };
+}
+
+function protectedTagReason(tags: readonly string[], patterns: readonly string[]): string | undefined {
+  for (let p = 0; p < patterns.length; p++) {
+    for (let t = 0; t < tags.length; t++) if (tagMatchesPattern(tags[t]!, patterns[p]!)) return `tag ${tags[t]} matches protected pattern ${patterns[p]}`;
+  }
+  return undefined;
+}
+
+/** A short name for an image in a reason: its digest's start and up to two tags. */
+export function describeImage(graph: ImageGraph, digest: Digest): string {
+  const tags = graph.nodes.get(digest)?.record.tags ?? [];
+  return tags.length > 0 ? `${digest.slice(0, 19)} (${tags.slice(0, 2).join(', ')})` : digest.slice(0, 19);
+}
+
+export function totalsOf(images: readonly ImageDecision[]): PlanTotals {
+  const zero = (): DecisionTotals => ({ images: 0, bytes: 0 });
+  const totals: PlanTotals = { images: 0, bytes: 0, keep: zero(), protect: zero(), expire: zero(), pending: zero() };
+  for (let i = 0; i < images.length; i++) {
+    const image = images[i]!;
+    totals.images += 1;
+    totals.bytes += image.bytes;
+    totals[image.decision].images += 1;
+    totals[image.decision].bytes += image.bytes;
+  }
+  return totals;
+}
