@@ -13,7 +13,10 @@
 // never from the janitor's plan. Every call counts: preview polls and retries included.
 //
 //   tsx scripts/bench-scale.ts                 the whole section (what `npm run bench -- --scale` runs)
+//   tsx scripts/bench-scale.ts --images N      the same over about N images (N / 1,000 repositories)
+//   tsx scripts/bench-scale.ts --first-night S  only a first night with S-second previews (while iterating)
 //   tsx scripts/bench-scale.ts --run <json>    one janitor run in this process (child mode), JSON on stdout
+//   BENCH_TRACE=FILE                           also write every call as [virtual ms, operation, repository] lines
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -25,6 +28,7 @@ import { createEcrRegistry } from '../lambda/adapters/ecr-registry.js';
 import { createConfigPinSource } from '../lambda/adapters/pins-config.js';
 import { createFileStateStore } from '../lambda/adapters/state-file.js';
 import { scheduleLimits, wireThroughput } from '../lambda/adapters/throughput-aws.js';
+import { DEFAULT_WRITE_RATES } from '../lambda/adapters/write-limiter.js';
 import type { StateStore } from '../lambda/app/ports.js';
 import { runJanitor, type LogPort } from '../lambda/app/run-janitor.js';
 import type { EmulatorStats } from '../emulator/server.js';
@@ -61,6 +65,8 @@ export class VirtualTime {
   private inFlight = 0;
   private stepping = false;
   private cpuMark = process.cpuUsage();
+  /** CPU spells of 200 ms or more, as [virtual ms at their end, ms]: the write stream cannot send during them. */
+  readonly longCpu: [number, number][] = [];
 
   sleep = (ms: number): Promise<void> =>
     new Promise<void>((wake) => {
@@ -89,7 +95,9 @@ export class VirtualTime {
     this.stepping = false;
     const used = process.cpuUsage(this.cpuMark);
     this.cpuMark = process.cpuUsage();
-    this.now += (used.user + used.system) / 1000;
+    const cpuMs = (used.user + used.system) / 1000;
+    this.now += cpuMs;
+    if (cpuMs >= 200) this.longCpu.push([this.now, cpuMs]);
     if (this.inFlight > 0 || this.timers.length === 0) return;
     const first = this.pop()!;
     this.now = Math.max(this.now, first.at);
@@ -139,6 +147,9 @@ function before(a: { at: number; seq: number }, b: { at: number; seq: number }):
 }
 
 /** An ECR client as the Lambda's (adaptive retries, 8 attempts), on the emulator, every attempt 100 ms of virtual time. */
+/** BENCH_TRACE=FILE: every call as [virtual ms, operation, repository], written as JSON lines after the run. */
+const callTrace: [number, string, string][] = [];
+
 function modelledClient(endpoint: string, time: VirtualTime, previewMs: number, previewStarts: Map<string, number>): ECRClient {
   const client = new ECRClient({
     endpoint,
@@ -148,7 +159,8 @@ function modelledClient(endpoint: string, time: VirtualTime, previewMs: number, 
     maxAttempts: 8,
   });
   client.middlewareStack.add(
-    (next) => async (args) => {
+    (next, context) => async (args) => {
+      if (process.env.BENCH_TRACE) callTrace.push([time.now, (context.commandName ?? '').replace(/Command$/, ''), (args.input as { repositoryName?: string }).repositoryName ?? '']);
       await time.sleep(CALL_MS);
       return time.io(() => next(args));
     },
@@ -226,6 +238,56 @@ export interface ScaleRun {
   failed: number;
   refused: number;
   notInstalled: string[];
+  writeStream: WriteStreamTrace;
+}
+
+/**
+ * When the PutImage stream sent and when it idled: `starvedS` is time with no PutImage waiting (nothing planned to tag
+ * yet: scheduling), `blockedS` time with one waiting beyond the bucket's interval (the janitor's CPU held the sends).
+ */
+export interface WriteStreamTrace {
+  puts: number;
+  firstAskS: number;
+  firstSendS: number;
+  lastSendS: number;
+  /** lastSendS less what the bucket alone needs from 0: what the stream lost. */
+  lostS: number;
+  starvedS: number;
+  blockedS: number;
+  /** CPU spells of 200 ms or more: count and their sum. */
+  longCpu: { spells: number; totalS: number; longestS: number };
+  lastPolicyInstallS: number;
+}
+
+/** Sends and asks in virtual ms (both in order of time), the bucket's interval: where the stream went quiet. */
+export function traceWriteStream(asks: readonly number[], sends: readonly number[], intervalMs: number, burst: number): Omit<WriteStreamTrace, 'longCpu' | 'lastPolicyInstallS'> {
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  let starved = 0;
+  let blocked = 0;
+  let asked = 0;
+  for (let i = 0; i + 1 < sends.length; i++) {
+    const gap = sends[i + 1]! - sends[i]!;
+    if (gap <= intervalMs) continue;
+    while (asked < asks.length && asks[asked]! <= sends[i]!) asked++;
+    // Someone waiting at the gap's start (more asks up to now than sends): the bucket or the CPU held it. Otherwise
+    // the stream starved until the next ask, past the interval the bucket would have made it wait anyway.
+    const lost = gap - intervalMs;
+    const waiting = asked > i + 1;
+    const starvedHere = waiting ? 0 : Math.min(lost, Math.max(0, (asks[asked] ?? sends[i + 1]!) - sends[i]! - intervalMs));
+    starved += starvedHere;
+    blocked += lost - starvedHere;
+  }
+  const lastSend = sends.at(-1) ?? 0;
+  const ideal = Math.max(0, sends.length - burst) * intervalMs;
+  return {
+    puts: sends.length,
+    firstAskS: s(asks[0] ?? 0),
+    firstSendS: s(sends[0] ?? 0),
+    lastSendS: s(lastSend),
+    lostS: s(lastSend - ideal),
+    starvedS: s(starved),
+    blockedS: s(blocked),
+  };
 }
 
 const quietLog: LogPort = { info() {}, warn() {}, error() {} };
@@ -298,7 +360,18 @@ async function runOnce(request: RunRequest): Promise<ScaleRun> {
     if (read.status === 'complete') previewSizes.set(repository, read.preview.expiring.length + read.preview.transitioning.length);
     return read;
   };
-  const { registry, throughput } = wireThroughput({
+  // The write stream's trace: when each PutImage was asked for (before its token) and sent (after it).
+  const putSends: number[] = [];
+  const putAsks: number[] = [];
+  const policyInstalls: number[] = [];
+  const sendTag = writes.putTag.bind(writes);
+  writes.putTag = (...args) => (putSends.push(time.now), sendTag(...args));
+  const installPolicy = reads.putLifecyclePolicy.bind(reads);
+  reads.putLifecyclePolicy = async (...args) => {
+    await installPolicy(...args);
+    policyInstalls.push(time.now);
+  };
+  const wired = wireThroughput({
     reads,
     writes,
     config,
@@ -307,6 +380,15 @@ async function runOnce(request: RunRequest): Promise<ScaleRun> {
     now: () => time.now,
     sleep: time.sleep,
   });
+  const { throughput } = wired;
+  const registry = {
+    ...wired.registry,
+    putTag: (...args: Parameters<typeof wired.registry.putTag>) => {
+      if (process.env.BENCH_TRACE) callTrace.push([time.now, 'ask PutImage', args[0]]);
+      putAsks.push(time.now);
+      return wired.registry.putTag(...args);
+    },
+  };
   const limits = scheduleLimits(config, LAMBDA_MEMORY_MB);
   const stateStore = timedStateStore(fileStore, time);
   const statsBefore = await emulatorStats(seed.endpoint);
@@ -317,6 +399,7 @@ async function runOnce(request: RunRequest): Promise<ScaleRun> {
     { config, mode: 'run', retainImageDecisions: false },
   );
   const realMs = Math.round(performance.now() - start);
+  if (process.env.BENCH_TRACE) writeFileSync(process.env.BENCH_TRACE, callTrace.map((entry) => JSON.stringify(entry)).join('\n'));
   const used = process.cpuUsage(cpu);
   const modelledMs = time.now;
   const after = await emulatorStats(seed.endpoint);
@@ -348,6 +431,15 @@ async function runOnce(request: RunRequest): Promise<ScaleRun> {
     policiesInstalled: report.repositories.filter((r) => r.actions.policyInstalled).length,
     failed: report.totals.failed,
     refused: report.totals.refused,
+    writeStream: {
+      ...traceWriteStream(putAsks, putSends, 1000 / DEFAULT_WRITE_RATES.putImagePerSecond, DEFAULT_WRITE_RATES.putImageBurst),
+      longCpu: {
+        spells: time.longCpu.length,
+        totalS: Math.round(time.longCpu.reduce((sum, [, ms]) => sum + ms, 0) / 100) / 10,
+        longestS: Math.round(Math.max(0, ...time.longCpu.map(([, ms]) => ms)) / 100) / 10,
+      },
+      lastPolicyInstallS: Math.round((policyInstalls.at(-1) ?? 0) / 100) / 10,
+    },
     notInstalled: report.repositories.flatMap((r) => r.actions.notDone.filter((n) => n.startsWith('install lifecycle policy')).map((n) => `${r.repository}: ${n}`)).slice(0, 5),
   };
 }
@@ -372,7 +464,9 @@ function startHost(images: number): Promise<{ child: ChildProcess; seed: SeedSum
 
 function summaryOf(run: ScaleRun): string {
   const ops = run.operations.map((o) => `${o.operation} ${o.calls}/${o.lowerBound}`).join(', ');
-  return `  ${run.modelledMin} min modelled, ${run.realMs} ms real, ${run.cpuMs} ms CPU, ${run.peakRssMb} MiB RSS, ${run.peakImagesInFlight} images in flight; calls ${run.calls} / bound ${run.lowerBound} = ${run.ratio}; ${run.failed} failed, ${run.refused} refused; ${ops}`;
+  const w = run.writeStream;
+  const stream = `PutImage stream: ${w.puts} sent ${w.firstSendS}-${w.lastSendS} s (first asked ${w.firstAskS} s), ${w.lostS} s lost: ${w.starvedS} s starved, ${w.blockedS} s blocked; CPU spells >= 200 ms: ${w.longCpu.spells} (${w.longCpu.totalS} s, longest ${w.longCpu.longestS} s); last policy in at ${w.lastPolicyInstallS} s`;
+  return `  ${stream}\n  ${run.modelledMin} min modelled, ${run.realMs} ms real, ${run.cpuMs} ms CPU, ${run.peakRssMb} MiB RSS, ${run.peakImagesInFlight} images in flight; calls ${run.calls} / bound ${run.lowerBound} = ${run.ratio}; ${run.failed} failed, ${run.refused} refused; ${ops}`;
 }
 
 async function childRun(request: RunRequest, log: (line: string) => void): Promise<ScaleRun> {
@@ -477,6 +571,25 @@ export async function benchScale(images = IMAGES, log: (line: string) => void = 
   }
 }
 
+/** While iterating: seeds `images` and runs one first night with `previewMs` previews, its summary line only. */
+export async function benchFirstNight(images: number, previewMs: number, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<ScaleRun> {
+  const work = mkdtempSync(join(tmpdir(), 'ecr-janitor-bench-scale-'));
+  try {
+    log(`seeding ${images.toLocaleString('en-US')} images...`);
+    const host = await startHost(images);
+    const seedFile = join(work, 'seed.json');
+    writeFileSync(seedFile, JSON.stringify(host.seed));
+    try {
+      log(`first night, ${previewMs / 1000} s previews...`);
+      return await childRun({ seedFile, stateDir: mkdtempSync(join(work, 'state-')), previewMs }, log);
+    } finally {
+      stopHost(host.child);
+    }
+  } finally {
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
 const n = (value: number) => value.toLocaleString('en-US');
 
 /** The section's table; returns the lines (the README quotes them). */
@@ -493,6 +606,8 @@ export function scaleTable(result: ScaleBench): string[] {
   rows.push(['total (x lower bound)', `${n(first2s.calls)} (${first2s.ratio.toFixed(2)})`, n(first2s.lowerBound), `${n(steady.calls)} (${steady.ratio.toFixed(2)})`, n(steady.lowerBound), `${n(first10s.calls)} (${first10s.ratio.toFixed(2)})`, n(first10s.lowerBound)]);
   rows.push(['modelled minutes at 100 ms per call', first2s.modelledMin.toFixed(1), '', steady.modelledMin.toFixed(1), '', first10s.modelledMin.toFixed(1), '']);
   rows.push(['peak RSS MiB (Lambda path)', String(first2s.peakRssMb), '', String(steady.peakRssMb), '', String(first10s.peakRssMb), '']);
+  const stream = (run: ScaleRun) => `${run.writeStream.firstSendS} s; ${run.writeStream.starvedS} / ${run.writeStream.blockedS} s`;
+  if (first2s.writeStream.puts > 0) rows.push(['first PutImage; stream idle: starved / held', stream(first2s), '', steady.writeStream.puts > 0 ? stream(steady) : '-', '', stream(first10s), '']);
   rows.push(['peak images in flight', n(first2s.peakImagesInFlight), '', n(steady.peakImagesInFlight), '', n(first10s.peakImagesInFlight), '']);
   rows.push(['tags added / removed, policies', `${n(first2s.tagsAdded)} / ${n(first2s.tagsRemoved)}, ${n(first2s.policiesInstalled)}`, '', `${n(steady.tagsAdded)} / ${n(steady.tagsRemoved)}, ${n(steady.policiesInstalled)}`, '', `${n(first10s.tagsAdded)} / ${n(first10s.tagsRemoved)}, ${n(first10s.policiesInstalled)}`, '']);
   rows.push(['failed / refused repositories', `${first2s.failed} / ${first2s.refused}`, '', `${steady.failed} / ${steady.refused}`, '', `${first10s.failed} / ${first10s.refused}`, '']);
@@ -520,7 +635,16 @@ async function main(argv: string[]): Promise<void> {
     return;
   }
   const imagesAt = argv.indexOf('--images');
-  const result = await benchScale(imagesAt >= 0 ? Number(argv[imagesAt + 1]) : IMAGES);
+  const images = imagesAt >= 0 ? Number(argv[imagesAt + 1]) : IMAGES;
+  if (!(Number.isInteger(images) && images >= 1000)) throw new Error(`--images must be a whole number of at least 1000, got ${argv[imagesAt + 1]}`);
+  const firstNightAt = argv.indexOf('--first-night');
+  if (firstNightAt >= 0) {
+    const previewMs = Number(argv[firstNightAt + 1] ?? 2) * 1000;
+    if (!(previewMs > 0)) throw new Error(`--first-night takes the preview's duration in seconds, e.g. --first-night 2; got ${argv[firstNightAt + 1]}`);
+    await benchFirstNight(images, previewMs);
+    return;
+  }
+  const result = await benchScale(images);
   for (const line of scaleTable(result)) console.log(line);
   console.log(`BENCH ${JSON.stringify(result.bench)}`);
 }

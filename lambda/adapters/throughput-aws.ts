@@ -47,7 +47,8 @@ export function wireThroughput(wiring: ThroughputWiring): { registry: RegistryPo
     now,
     sleep,
     whileWaiting: (wait) => scheduler.whileWaiting(wait),
-    ...(wiring.writeRates ? { rates: wiring.writeRates } : {}),
+    // The config's PutImage rate, unless the caller gives the rates (the handler: the config's rate shared by batches).
+    rates: { ...(wiring.config.putImagePerSecond !== undefined ? { putImagePerSecond: wiring.config.putImagePerSecond } : {}), ...wiring.writeRates },
   });
   return { registry, throughput: { scheduler, previews } };
 }

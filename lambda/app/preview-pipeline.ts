@@ -24,7 +24,11 @@ export interface PreviewSteps {
  * preview keeps running in ECR, and the next run adopts it when it is still running for the same policy text.
  */
 export class PreviewResumesNextRunError extends PreviewNotCompletedError {
-  constructor(message: string) {
+  /** `running`: ECR accepted our Start, so a preview of our text keeps running (the run state records it). */
+  constructor(
+    message: string,
+    readonly running = false,
+  ) {
     super(message);
     this.name = 'PreviewResumesNextRun';
   }
@@ -53,6 +57,8 @@ interface Pending {
   nextPollAt: number;
   delay: number;
   polls: number;
+  /** A read of it is in flight (the loop does not send another). */
+  inPoll: boolean;
   resolve: (preview: PolicyPreview) => void;
   reject: (error: Error) => void;
 }
@@ -71,6 +77,8 @@ export class PreviewPipeline {
   /** Wakes the loop's sleep early when a preview that is due sooner starts. */
   private wake?: () => void;
   private sleepingUntil = Infinity;
+  /** Reads in flight. */
+  private inPoll = 0;
   private readonly firstPollMs: number;
   private readonly maxPollMs: number;
   private readonly timeoutMs: number;
@@ -96,7 +104,7 @@ export class PreviewPipeline {
       throw new PreviewResumesNextRunError(`the lifecycle policy preview of ${repository} was not started: the invocation had to end; policy not installed this run, the next run does it`);
     }
     const result = new Promise<PolicyPreview>((resolve, reject) => {
-      this.pending.set(repository, { repository, policyText, phase: 'starting', startedAt: now, since: now, nextPollAt: Infinity, delay: this.firstPollMs, polls: 0, resolve, reject });
+      this.pending.set(repository, { repository, policyText, phase: 'starting', startedAt: now, since: now, nextPollAt: Infinity, delay: this.firstPollMs, polls: 0, inPoll: false, resolve, reject });
     });
     // Settled by the loop, maybe before the caller awaits it: never an unhandled rejection.
     result.catch(() => {});
@@ -141,31 +149,44 @@ export class PreviewPipeline {
       while (this.pending.size > 0) {
         const now = this.options.now();
         const running = [...this.pending.values()].filter((p) => p.phase === 'running');
-        if (running.length > 0 && running.every((p) => p.nextPollAt === Infinity)) {
+        if (running.length > 0 && running.every((p) => p.nextPollAt === Infinity && !p.inPoll)) {
           // The scout ended without a duration (EXPIRED, FAILED...): the oldest waiting preview scouts now.
           running.reduce((a, b) => (b.startedAt < a.startedAt ? b : a)).nextPollAt = now;
         }
-        const due = [...this.pending.values()].filter((p) => p.nextPollAt <= now);
-        if (due.length === 0) {
-          const next = Math.min(...[...this.pending.values()].map((p) => p.nextPollAt));
-          // Only previews still being started: each calls the loop again once its Start has answered.
-          if (next === Infinity) return;
-          if (this.options.deadline !== undefined && next > this.options.deadline) {
-            this.giveUpAtDeadline();
-            continue;
-          }
-          this.sleepingUntil = next;
-          await Promise.race([this.options.sleep(next - now), new Promise<void>((resolve) => (this.wake = resolve))]);
-          this.sleepingUntil = Infinity;
-          this.wake = undefined;
+        const due = [...this.pending.values()].filter((p) => !p.inPoll && p.nextPollAt <= now);
+        if (due.length > 0 && this.inPoll < this.pollConcurrency) {
+          // Each poll on its own: a big preview's result pages (one call per 100 images) never hold the others back.
+          for (const entry of due.slice(0, this.pollConcurrency - this.inPoll)) void this.pollThenWake(entry);
           continue;
         }
-        for (let i = 0; i < due.length; i += this.pollConcurrency) {
-          await Promise.all(due.slice(i, i + this.pollConcurrency).map((entry) => this.poll(entry)));
+        const next = due.length > 0 ? Infinity : Math.min(...[...this.pending.values()].filter((p) => !p.inPoll).map((p) => p.nextPollAt));
+        // Nothing due: only previews being started or polled, and each of those calls the loop again when it is done.
+        if (next === Infinity && this.inPoll === 0) return;
+        if (this.options.deadline !== undefined && next !== Infinity && next > this.options.deadline) {
+          this.giveUpAtDeadline();
+          continue;
         }
+        this.sleepingUntil = next;
+        const woken = new Promise<void>((resolve) => (this.wake = resolve));
+        await (next === Infinity ? woken : Promise.race([this.options.sleep(next - now), woken]));
+        this.sleepingUntil = Infinity;
+        this.wake = undefined;
       }
     } finally {
       this.looping = false;
+    }
+  }
+
+  private async pollThenWake(entry: Pending): Promise<void> {
+    entry.inPoll = true;
+    this.inPoll += 1;
+    try {
+      await this.poll(entry);
+    } finally {
+      entry.inPoll = false;
+      this.inPoll -= 1;
+      this.wake?.();
+      void this.loop();
     }
   }
 
@@ -176,6 +197,7 @@ export class PreviewPipeline {
         new PreviewResumesNextRunError(
           `the lifecycle policy preview of ${entry.repository} was still ${entry.phase === 'running' ? 'IN_PROGRESS' : 'starting or waiting for another preview'} when the invocation had to end; ` +
             'policy not installed this run, the next run resumes it',
+          entry.phase === 'running',
         ),
       );
     }
@@ -186,7 +208,11 @@ export class PreviewPipeline {
     try {
       entry.polls += 1;
       this.polls += 1;
+      // When the read was sent: a COMPLETE answer's result pages take a call each, which is not the preview's duration.
+      const sentAt = this.options.now();
       const read = await this.steps.readLifecyclePolicyPreview(repository, policyText);
+      // Given up meanwhile (the invocation had to end): nothing more is started or read for it.
+      if (this.pending.get(repository) !== entry) return;
       const now = this.options.now();
       if (read.status === 'complete') {
         if (entry.phase !== 'running') {
@@ -194,7 +220,7 @@ export class PreviewPipeline {
           await this.start(entry);
           return;
         }
-        this.durations.push(now - entry.startedAt);
+        this.durations.push(sentAt - entry.startedAt);
         if (this.durations.length > DURATIONS_KEPT) this.durations.shift();
         // Those waiting for the scout: each is read once it has run about as long.
         for (const waiting of this.pending.values()) {

@@ -74,10 +74,14 @@ export class RepositoryScheduler {
   private start?: (item: { repository: string; index: number }) => void;
   /** Admitted with no known size and not yet read: until one is sized, no other unknown one starts. */
   private readonly sizing = new Set<string>();
+  /** pump() calls on the stack (a repository it starts may call it again before its first wait). */
+  private pumping = 0;
   /** Highest number of images held by repositories in flight at once (bench and tests). */
   peakImagesInFlight = 0;
   /** Highest number of repositories in flight at once, waiting ones included. */
   peakRepositoriesInFlight = 0;
+  /** Highest number of call slots taken at once, borrowed ones included (tests: never above `concurrency`). */
+  peakCallers = 0;
 
   constructor(private readonly limits: ScheduleLimits) {
     if (!(limits.concurrency >= 1)) throw new RangeError(`concurrency must be at least 1, got ${limits.concurrency}`);
@@ -97,6 +101,7 @@ export class RepositoryScheduler {
         const estimate = known ?? UNKNOWN_SIZE;
         if (known === undefined) this.sizing.add(repository);
         this.callers += 1;
+        this.peakCallers = Math.max(this.peakCallers, this.callers);
         this.reserve(repository, estimate);
         this.peakRepositoriesInFlight = Math.max(this.peakRepositoriesInFlight, this.reserved.size);
         handle(repository, index).then(
@@ -145,6 +150,22 @@ export class RepositoryScheduler {
     }
   }
 
+  /**
+   * A call slot nobody can use now (every repository that may start has started, none is coming back), for one extra
+   * call of a repository in flight; false when there is none. Give it back with returnSlot once the call is done.
+   */
+  borrowIdleSlot(): boolean {
+    if (this.pumping > 0 || this.callers >= this.limits.concurrency || this.returning.length > 0 || this.mayStartNext()) return false;
+    this.callers += 1;
+    this.peakCallers = Math.max(this.peakCallers, this.callers);
+    return true;
+  }
+
+  returnSlot(): void {
+    this.callers -= 1;
+    this.pump();
+  }
+
   private reserve(repository: string, images: number): void {
     this.imagesInFlight += images - (this.reserved.get(repository) ?? 0);
     this.reserved.set(repository, images);
@@ -157,28 +178,39 @@ export class RepositoryScheduler {
   }
 
   private pump(): void {
-    while (this.callers < this.limits.concurrency) {
-      // Repositories already in flight go first: they hold memory until they finish.
-      const back = this.returning.shift();
-      if (back) {
-        this.callers += 1;
-        back();
-        continue;
+    // A repository started here runs until its first wait, and must not borrow the slot the next one is about to take.
+    this.pumping += 1;
+    try {
+      while (this.callers < this.limits.concurrency) {
+        // Repositories already in flight go first: they hold memory until they finish.
+        const back = this.returning.shift();
+        if (back) {
+          this.callers += 1;
+          this.peakCallers = Math.max(this.peakCallers, this.callers);
+          back();
+          continue;
+        }
+        if (!this.mayStartNext()) return;
+        this.start!(this.queue.shift()!);
       }
-      const next = this.queue[0];
-      if (!next || !this.start) return;
-      // A repository never seen may be the biggest of all (a first night knows no sizes): two are sized at a time.
-      const unknown = this.sizes?.get(next.repository) === undefined;
-      if (unknown && this.sizing.size >= UNKNOWN_AT_ONCE) return;
-      const size = this.estimateOf(next.repository);
-      // A repository bigger than the bound runs with half the bound beside it, not alone: small ones keep the write
-      // stream busy while it reads and plans.
-      const largest = Math.max(0, ...this.reserved.values());
-      const bound = Math.max(this.limits.maxImagesInFlight, largest + Math.floor(this.limits.maxImagesInFlight / 2));
-      if (this.reserved.size > 0 && this.imagesInFlight + size > bound) return;
-      this.queue.shift();
-      this.start(next);
+    } finally {
+      this.pumping -= 1;
     }
+  }
+
+  /** The next repository in line may start now (given a free call slot). */
+  private mayStartNext(): boolean {
+    const next = this.queue[0];
+    if (!next || !this.start) return false;
+    // A repository never seen may be the biggest of all (a first night knows no sizes): two are sized at a time.
+    const unknown = this.sizes?.get(next.repository) === undefined;
+    if (unknown && this.sizing.size >= UNKNOWN_AT_ONCE) return false;
+    const size = this.estimateOf(next.repository);
+    // A repository bigger than the bound runs with half the bound beside it, not alone: small ones keep the write
+    // stream busy while it reads and plans.
+    const largest = Math.max(0, ...this.reserved.values());
+    const bound = Math.max(this.limits.maxImagesInFlight, largest + Math.floor(this.limits.maxImagesInFlight / 2));
+    return this.reserved.size === 0 || this.imagesInFlight + size <= bound;
   }
 
   private sizes?: ReadonlyMap<string, number>;

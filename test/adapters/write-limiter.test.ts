@@ -3,7 +3,10 @@
 // 10 requests per second per account and Region.
 import { describe, expect, it } from 'vitest';
 import type { RegistryPort } from '../../lambda/app/ports.js';
+import type { EcrRegistry } from '../../lambda/adapters/ecr-registry.js';
+import { wireThroughput } from '../../lambda/adapters/throughput-aws.js';
 import { DEFAULT_WRITE_RATES, RepositoryFirstBucket, TokenBucket, withWriteStream } from '../../lambda/adapters/write-limiter.js';
+import { parseConfig } from '../../lambda/domain/config.js';
 
 function fakeClock() {
   const clock = { now: 0 };
@@ -113,6 +116,41 @@ describe('withWriteStream', () => {
     expect(log).toEqual(['reads describe', 'writes put a at 0', 'writes put b at 250', 'writes put c at 500', 'writes delete 100 at 500', 'writes delete 50 at 700']);
     expect(removed.deleted).toHaveLength(150);
     expect(registry.callCounts()).toEqual({ DescribeImages: 1, PutImage: 3, BatchDeleteImage: 2 });
+  });
+
+  it("sends protection tags at the config's putImagePerSecond on the Lambda path, 9 per second when unset", async () => {
+    // Prepare: bursts of one, so every call after the first waits for its slot
+    const rateOf = async (config: object) => {
+      const { now, sleep } = fakeClock();
+      const log: string[] = [];
+      const { registry } = wireThroughput({
+        reads: recordingRegistry('reads', log, now) as unknown as EcrRegistry,
+        writes: recordingRegistry('writes', log, now),
+        config: parseConfig({ ...config, pins: { ecs: false, lambda: false } }, 'test'),
+        now,
+        sleep,
+        writeRates: { putImageBurst: 1 },
+      });
+      for (const tag of ['a', 'b', 'c']) await registry.putTag('app', 'sha256:1', { text: '{}' }, tag);
+      return log;
+    };
+
+    // Act
+    const configured = await rateOf({ putImagePerSecond: 2 });
+    const unset = await rateOf({});
+
+    // Assess
+    expect(configured).toEqual(['writes put a at 0', 'writes put b at 500', 'writes put c at 1000']);
+    expect(unset.map((line) => Math.round(Number(line.split(' at ')[1])))).toEqual([0, 111, 222]);
+  });
+
+  it('refuses a putImagePerSecond that is not a positive rate, naming the field and the quota', () => {
+    // Act
+    const parse = (value: unknown) => () => parseConfig({ putImagePerSecond: value }, 'janitor.json');
+
+    // Assess
+    expect(parse(0)).toThrow(/putImagePerSecond: must be more than 0 and at most 1000 PutImage calls per second, under your account's PutImage quota \(10\/s by default\), e.g. 9; got 0/);
+    expect(parse('9')).toThrow(/putImagePerSecond: must be a number of PutImage calls per second, e.g. 9/);
   });
 
   it('keeps PutImage under ECR\'s published 10 per second by default', () => {

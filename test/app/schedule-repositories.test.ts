@@ -1,7 +1,8 @@
 // Which repositories run when: largest first, at most `concurrency` calling at once, a bound on images in flight, and
 // a repository waiting on something that is not its own call frees its slot but keeps its images counted.
 import { describe, expect, it } from 'vitest';
-import type { StateStore } from '../../lambda/app/ports.js';
+import type { RegistryPort, StateStore } from '../../lambda/app/ports.js';
+import { scheduledRegistry } from '../../lambda/app/throughput.js';
 import type { RepositoryState } from '../../lambda/domain/types.js';
 import { scheduleLimits } from '../../lambda/adapters/throughput-aws.js';
 import { largestFirst, limitsForMemory, RepositoryScheduler, sizesFromState } from '../../lambda/app/schedule-repositories.js';
@@ -250,5 +251,91 @@ describe('concurrency in the config', () => {
 
     // Assess
     expect(parse).toThrow(/concurrency: must be a whole number from 1 to 64, got 0/);
+  });
+});
+
+describe("a big repository's manifests on idle call slots (scheduledRegistry)", () => {
+  /** A registry whose BatchGetImage takes a few turns of the event loop, and records what was asked and how many at once. */
+  function manifestRegistry(failOnCall?: number) {
+    const calls: string[][] = [];
+    let inFlight = 0;
+    let mostAtOnce = 0;
+    const registry = {
+      getManifests: async (_repository: string, digests: string[]) => {
+        calls.push(digests);
+        const call = calls.length;
+        inFlight += 1;
+        mostAtOnce = Math.max(mostAtOnce, inFlight);
+        try {
+          for (let i = 0; i < 3; i++) await turn();
+          if (call === failOnCall) throw new Error('ThrottlingException: rate exceeded');
+          return { manifests: Object.fromEntries(digests.filter((d) => !d.endsWith('-gone')).map((d) => [d, { text: `manifest of ${d}` }])), failures: Object.fromEntries(digests.filter((d) => d.endsWith('-gone')).map((d) => [d, 'ImageNotFound'])) };
+        } finally {
+          inFlight -= 1;
+        }
+      },
+    } as unknown as RegistryPort;
+    return { registry, calls, mostAtOnce: () => mostAtOnce };
+  }
+  const digests = (n: number) => Array.from({ length: n }, (_, i) => (i === 7 ? `sha256:${i}-gone` : `sha256:${i}`));
+
+  it('reads 100 ids a call on its own slot and on the slots nobody can use, and answers as one call after another would', async () => {
+    // Prepare: 4 call slots and one repository: 3 idle
+    const scheduler = new RepositoryScheduler({ concurrency: 4, maxImagesInFlight: 1_000_000 });
+    const { registry, calls, mostAtOnce } = manifestRegistry();
+    const scheduled = scheduledRegistry(registry, { scheduler });
+
+    // Act
+    const [read] = await scheduler.run(['big'], new Map([['big', 1_000]]), () => scheduled.getManifests('big', [...digests(1_050), 'sha256:3']));
+
+    // Assess
+    expect(calls.map((ids) => ids.length)).toEqual([100, 100, 100, 100, 100, 100, 100, 100, 100, 100, 50]);
+    expect(new Set(calls.flat()).size).toBe(1_050);
+    expect(Object.keys(read!.manifests)).toHaveLength(1_049);
+    expect(read!.failures).toEqual({ 'sha256:7-gone': 'ImageNotFound' });
+    expect(mostAtOnce()).toBe(4);
+    expect(scheduler.peakCallers).toBe(4);
+  });
+
+  it('borrows no slot another repository holds: with every slot taken, one call after another', async () => {
+    // Prepare: 2 call slots; `other` holds the second one until the manifests are read
+    const scheduler = new RepositoryScheduler({ concurrency: 2, maxImagesInFlight: 1_000_000 });
+    const { registry, calls, mostAtOnce } = manifestRegistry();
+    const scheduled = scheduledRegistry(registry, { scheduler });
+    const otherDone = gate();
+
+    // Act
+    await scheduler.run(['big', 'other'], new Map([['big', 1_000], ['other', 10]]), async (repository) => {
+      if (repository === 'other') return otherDone.opened;
+      await scheduled.getManifests('big', digests(500));
+      otherDone.open();
+    });
+
+    // Assess
+    expect(calls).toHaveLength(5);
+    expect(mostAtOnce()).toBe(1);
+    expect(scheduler.peakCallers).toBe(2);
+  });
+
+  it('a call that fails fails the whole read, once every call in flight has ended, and starts no call after it', async () => {
+    // Prepare: the second call throws
+    const scheduler = new RepositoryScheduler({ concurrency: 4, maxImagesInFlight: 1_000_000 });
+    const { registry, calls } = manifestRegistry(2);
+    const scheduled = scheduledRegistry(registry, { scheduler });
+    let callsWhenItFailed = -1;
+
+    // Act
+    const outcome = await scheduler.run(['big'], new Map([['big', 1_000]]), () =>
+      scheduled.getManifests('big', digests(2_000)).then(
+        () => 'read',
+        (error: Error) => ((callsWhenItFailed = calls.length), error.message),
+      ),
+    );
+    for (let i = 0; i < 10; i++) await turn();
+
+    // Assess
+    expect(outcome).toEqual(['ThrottlingException: rate exceeded']);
+    expect(calls.length).toBeLessThan(20);
+    expect(calls).toHaveLength(callsWhenItFailed);
   });
 });

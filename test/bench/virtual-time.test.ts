@@ -1,7 +1,7 @@
 // The bench's virtual clock (scripts/bench-scale.ts): sleepers wake in time order, and the clock never moves while a
 // real request is in flight, so no modelled call is answered before its 100 ms are up.
 import { describe, expect, it } from 'vitest';
-import { VirtualTime } from '../../scripts/bench-scale.js';
+import { traceWriteStream, VirtualTime } from '../../scripts/bench-scale.js';
 
 describe('VirtualTime', () => {
   it('wakes sleepers in the order of their virtual deadlines, with the clock at each deadline or later', async () => {
@@ -47,5 +47,22 @@ describe('VirtualTime', () => {
     // Assess
     expect(whileInFlight).toEqual([]);
     expect(order).toEqual(['real work done', 'sleeper woke']);
+  });
+});
+
+describe('traceWriteStream', () => {
+  it('tells time with no PutImage waiting (starved) from time a waiting one was held (blocked)', () => {
+    // Prepare: 10 per second; sends at 0 and 100 ms, then nothing asked until 1,000 ms (starved 800 ms: the bucket
+    // would have sent at 200), sent at 1,000; a second ask at 1,000 is held until 1,600 (blocked 500 ms)
+    const asks = [0, 0, 1_000, 1_000];
+    const sends = [0, 100, 1_000, 1_600];
+
+    // Act
+    const trace = traceWriteStream(asks, sends, 100, 1);
+
+    // Assess
+    expect(trace).toMatchObject({ puts: 4, firstAskS: 0, firstSendS: 0, lastSendS: 1.6, starvedS: 0.8, blockedS: 0.5 });
+    // The bucket alone needs 300 ms after the first send: 1.3 s were lost.
+    expect(trace.lostS).toBe(1.3);
   });
 });
