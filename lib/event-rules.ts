@@ -16,6 +16,11 @@ export interface UseEventRulesProps {
   readonly config: JanitorConfig;
   /** @default true */
   readonly enabled?: boolean;
+  /**
+   * Route every ECR push and delete (not only tagged pushes), so the function marks the repository changed and the
+   * nightly run reads it whole (README "Scaling", "Unchanged repositories"). @default false
+   */
+  readonly changeMarks?: boolean;
 }
 
 /** One rule per pin source the config enables: a source the janitor does not scan gets no event either. */
@@ -62,6 +67,23 @@ export class UseEventRules extends Construct {
         targets: [target()],
       }),
     );
+    if (props.changeMarks) {
+      // Tagged pushes already come through EcrTagPushed (which marks them too): these add the rest, each event once.
+      this.rules.push(
+        new events.Rule(this, 'EcrUntaggedPush', {
+          description: 'ecr-janitor: mark a repository changed by a push without a tag (an index child, a push by digest)',
+          enabled: props.enabled ?? true,
+          eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['PUSH'], 'image-tag': events.Match.doesNotExist() } },
+          targets: [target()],
+        }),
+        new events.Rule(this, 'EcrImageDeleted', {
+          description: 'ecr-janitor: mark a repository changed by a delete (a person or a tool; lifecycle expiries are not documented to emit it)',
+          enabled: props.enabled ?? true,
+          eventPattern: { source: ['aws.ecr'], detailType: ['ECR Image Action'], detail: { 'action-type': ['DELETE'] } },
+          targets: [target()],
+        }),
+      );
+    }
     if (props.config.pins.lambda) {
       this.rules.push(
         new events.Rule(this, 'LambdaImageCode', {

@@ -184,6 +184,14 @@ export function janitorGrants(scope: IConstruct, config: JanitorConfig, stateBuc
     statement: new iam.PolicyStatement({ sid: 'ReadWriteState', actions: ['s3:GetObject', 's3:PutObject'], resources: [stateObjects] }),
     wildcards: [{ resource: stateObjects, reason: 'One state object per managed repository (state/<repository>.json) in the stack-owned state bucket; repository names are not known at deploy time.' }],
   });
+  if ((config.fullReadEveryDays ?? 0) > 0) {
+    // Change marks (adapters/change-marks-s3.ts): written by the ECR event path, read by the nightly run.
+    const changeObjects = stateBucket.arnForObjects('changes/*');
+    grants.push({
+      statement: new iam.PolicyStatement({ sid: 'ReadWriteChangeMarks', actions: ['s3:GetObject', 's3:PutObject'], resources: [changeObjects] }),
+      wildcards: [{ resource: changeObjects, reason: 'One change mark per repository (changes/<repository>) in the stack-owned state bucket; repository names are not known at deploy time.' }],
+    });
+  }
   grants.push({
     // Without ListBucket a missing state object (a repository's first run) reads as AccessDenied, not NoSuchKey. No
     // s3:prefix condition: S3's implicit check for that 404 carries no prefix. The bucket holds nothing but state.

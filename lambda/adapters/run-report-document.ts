@@ -107,6 +107,7 @@ function jsonDocument(report: RunReport, context: ReportContext, date: string) {
       repository: r.repository,
       status: r.status,
       ...(reasonOf(r) ? { reason: reasonOf(r) } : {}),
+      ...(r.unchanged ? { unchanged: r.unchanged } : {}),
       reaped: r.reaped,
       estimatedMonthlySavingsUsd: monthlyCostUsd(r.reaped.bytes, context.pricePerGbMonth),
       pendingExpiry: r.pendingExpiry,
@@ -125,6 +126,7 @@ function reasonOf(r: RepositoryRunReport): string | undefined {
 function policyWord(r: RepositoryRunReport): string {
   if (r.actions.policyHeld) return 'on hold';
   if (r.actions.policyInstalled) return 'installed';
+  if (r.unchanged) return 'unchanged (not re-read)';
   return r.plan?.policy.action ?? '—';
 }
 

@@ -3,13 +3,14 @@
 // another repository is caught here, in both stores, and the app treats it as missing (StateIntegrityError).
 // The checksum is not a signature: whoever can write the object can recompute it. Only the bucket policy keeps other
 // writers out (lib/ecr-janitor.ts); the checksum catches the edits and copies that slip past it or predate it.
-import { createHash } from 'node:crypto';
 import { StateIntegrityError } from '../app/ports.js';
+import { sha256Digest } from '../domain/digest.js';
+import { parseUnchangedBasis } from '../domain/change-check.js';
 import type { RepositoryState } from '../domain/types.js';
 
 /** `sha256:<hex>` over the canonical JSON (keys sorted, no whitespace) of the state's known fields. */
 export function stateChecksum(state: RepositoryState): string {
-  return `sha256:${createHash('sha256').update(canonicalJson(knownFields(state)), 'utf8').digest('hex')}`;
+  return sha256Digest(canonicalJson(knownFields(state)));
 }
 
 export function stateToText(state: RepositoryState): string {
@@ -33,7 +34,7 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     throw new Error(`${where}: ${problem}`);
   };
   if (!isRecord(value)) return fail('expected a JSON object');
-  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests, pinBaseline, janitorReads, checksum } = value;
+  const { repository, pinsLastSeen, lastInventory, heldPolicyText, indexManifests, pinBaseline, janitorReads, unchanged, previewRunning, checksum } = value;
   if (typeof repository !== 'string') fail('repository must be a string');
   if (!isRecord(pinsLastSeen)) fail('pinsLastSeen must be an object of digest -> epoch milliseconds');
   const state: RepositoryState = { repository, pinsLastSeen: numbersOf(pinsLastSeen, 'pinsLastSeen', fail) };
@@ -69,6 +70,20 @@ export function parseStateText(text: string, where: string, expectedRepository: 
     if (pinBaseline.digests.some((d) => typeof d !== 'string')) fail(shape);
     state.pinBaseline = { at: pinBaseline.at, digests: pinBaseline.digests as string[], sources: numbersOf(pinBaseline.sources, 'pinBaseline.sources', fail) };
   }
+  if (unchanged !== undefined) {
+    try {
+      state.unchanged = parseUnchangedBasis(unchanged);
+    } catch (error) {
+      fail((error as Error).message);
+    }
+  }
+  if (previewRunning !== undefined) {
+    if (!isRecord(previewRunning) || !isFiniteNumber(previewRunning.startedAt) || typeof previewRunning.policyFingerprint !== 'string') {
+      fail('previewRunning must be { startedAt, policyFingerprint }');
+    }
+    const preview = previewRunning as { startedAt: number; policyFingerprint: string };
+    state.previewRunning = { startedAt: preview.startedAt, policyFingerprint: preview.policyFingerprint };
+  }
   // A state under the wrong name would carry another repository's pins.
   if (repository !== expectedRepository) {
     throw new StateIntegrityError(`${where}: repository is "${repository}", expected "${expectedRepository}"`, 'repository');
@@ -85,7 +100,7 @@ export function parseStateText(text: string, where: string, expectedRepository: 
 
 /** Only the fields the janitor reads: what is stored is exactly what is checked. */
 function knownFields(state: RepositoryState): RepositoryState {
-  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText, pinBaseline, janitorReads } = state;
+  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText, pinBaseline, janitorReads, unchanged, previewRunning } = state;
   return {
     repository,
     pinsLastSeen,
@@ -96,6 +111,8 @@ function knownFields(state: RepositoryState): RepositoryState {
     ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     ...(janitorReads !== undefined ? { janitorReads } : {}),
     ...(pinBaseline !== undefined ? { pinBaseline: { at: pinBaseline.at, digests: pinBaseline.digests, sources: pinBaseline.sources } } : {}),
+    ...(unchanged !== undefined ? { unchanged } : {}),
+    ...(previewRunning !== undefined ? { previewRunning: { startedAt: previewRunning.startedAt, policyFingerprint: previewRunning.policyFingerprint } } : {}),
   };
 }
 

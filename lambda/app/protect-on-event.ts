@@ -2,16 +2,17 @@
 // invocation that announces the use, and the pin goes into the run state so the nightly grace logic knows it.
 // Cheap and idempotent: an image already tagged and recorded costs one DescribeImages and one state read, no write.
 import { isRepositoryManaged } from '../domain/config.js';
-import type { ImageUse, TagMove, UseEvent } from '../domain/events.js';
+import type { ChangeMark, ImageUse, TagMove, UseEvent } from '../domain/events.js';
 import { type OrgReference, orgPinsFor, orgPinsKey, parsePublishedPins, registryPrefix } from '../domain/org-pins.js';
 import type { RegistryAddress } from '../domain/image-uri.js';
 import { protectionTagFor } from '../domain/patterns.js';
+import { HOUR_MS } from '../domain/time.js';
 import type { Digest, ImageRecord, JanitorConfig, RepositoryState } from '../domain/types.js';
 import type { Clock, RegistryPort, StateStore, WriteFailure } from './ports.js';
-import type { LogPort } from './run-janitor.js';
+import type { ChangeMarksPort, LogPort } from './run-janitor.js';
 
 /** A pin recorded less than this long ago is not re-written: a storm of task events costs no state writes. */
-export const PIN_REFRESH_MS = 12 * 3_600_000;
+export const PIN_REFRESH_MS = 12 * HOUR_MS;
 
 /** Reads of a few images by digest or tag (DescribeImages with imageIds), without listing the repository. */
 export interface ImageLookupPort {
@@ -32,6 +33,8 @@ export interface EventDeps {
   publishForeign?: (references: OrgReference[]) => Promise<void>;
   /** Reads a document of the organization pins bucket (pins.orgBucket), for an S3 Object Created event. */
   readOrgObject?: (key: string) => Promise<string | null>;
+  /** Where an ECR push or delete is marked, so the nightly run reads that repository whole (domain/change-check.ts). */
+  changeMarks?: ChangeMarksPort;
 }
 
 export interface EventOptions {
@@ -39,6 +42,8 @@ export interface EventOptions {
   dryRun?: boolean;
   /** Repositories handled at once (default 4): an event naming many images must not burst ECR's PutImage quota. */
   concurrency?: number;
+  /** The ECR push or delete the event announces (domain/events.ts parseChangeMark): marked with deps.changeMarks. */
+  changeMark?: ChangeMark;
 }
 
 export interface RepositoryEventResult {
@@ -68,6 +73,8 @@ export interface EventResult {
   noAction?: string;
   /** Uses of other registries published for their janitors (organization-wide pins). */
   publishedForeign?: number;
+  /** ECR push or delete: the repository whose change mark moved to this time (epoch ms). */
+  changeMarked?: { repository: string; time: number };
 }
 
 export async function protectOnEvent(deps: EventDeps, options: EventOptions, event: UseEvent): Promise<EventResult> {
@@ -77,6 +84,7 @@ export async function protectOnEvent(deps: EventDeps, options: EventOptions, eve
   const byRepository = new Map<string, ImageUse[]>();
   const foreign: OrgReference[] = [];
   const uses = event.orgObject ? await usesPublishedFor(deps, options.config, event.orgObject, result) : event.uses;
+  if (options.changeMark && deps.changeMarks) await markChange(deps, options.config, options.changeMark, result);
   const tagMove = event.tagMove ? tagMoveOfThisJanitor(deps, options.config, event.tagMove, result) : undefined;
   if (tagMove) byRepository.set(tagMove.repository, []);
   for (const use of uses) {
@@ -126,6 +134,25 @@ export async function protectOnEvent(deps: EventDeps, options: EventOptions, eve
     else deps.log.info(fields, `event: ${r.repository}: ${r.tagged.length} tagged, ${r.alreadyTagged.length} already protected`);
   }
   return result;
+}
+
+/**
+ * Marks the repository changed before anything else: a failed mark fails the event, so EventBridge retries it, and a
+ * mark that never lands leaves the weekly full read (fullReadEveryDays) as the backstop. Another registry's or an
+ * unmanaged repository is not ours to mark.
+ */
+async function markChange(deps: EventDeps, config: JanitorConfig, mark: ChangeMark, result: EventResult): Promise<void> {
+  const { accountId, region } = deps.registryAddress;
+  if (mark.registry && (mark.registry.accountId !== accountId || mark.registry.region !== region)) return;
+  if (!isRepositoryManaged(config, mark.repository)) return;
+  const time = mark.time ?? deps.clock.now();
+  try {
+    await deps.changeMarks!.record(mark.repository, time);
+    result.changeMarked = { repository: mark.repository, time };
+  } catch (error) {
+    result.failed += 1;
+    deps.log.error({ repository: mark.repository, err: (error as Error).message }, `event: the change mark of ${mark.repository} could not be written; the event is retried`);
+  }
 }
 
 /** The tag move when it is in this janitor's registry and a managed repository; otherwise ignored with why. */

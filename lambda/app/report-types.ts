@@ -16,6 +16,10 @@ export interface RepositoryRunReport {
   blocked?: string;
   refused?: string;
   plan?: RepositoryPlan;
+  /** Set when the repository was confirmed unchanged instead of read (domain/change-check.ts): since when, and by what. */
+  unchanged?: string;
+  /** The policy's preview was still running in ECR when the invocation had to end; the next run adopts it. */
+  previewLeftRunning?: boolean;
   /** Images present at the previous run and gone now, with the bytes the previous inventory gave them. */
   reaped: Amount;
   pendingExpiry: Amount;

@@ -4,6 +4,7 @@
 // "AWS API Call via CloudTrail" (EventBridge user guide). A Lambda event needs a CloudTrail trail in the region
 // (management events); EventBridge receives those without a trail only for read-write management events it is sent.
 import { DIGEST, parseEcrImageUri, type RegistryAddress } from './image-uri.js';
+import { protectionTagFor } from './patterns.js';
 import type { Digest } from './types.js';
 
 /** One image reference a use event names, with the registry it lives in. */
@@ -30,6 +31,16 @@ export interface UseEvent {
   orgObject?: { bucket: string; key: string };
   /** ecr-push: a tag now names `digest`; the image it named at the last run may still be running. */
   tagMove?: TagMove;
+}
+
+/**
+ * An ECR push or delete: the repository changed, so the nightly run reads it whole (domain/change-check.ts). `time` is
+ * the event's own (absent: the event path uses its clock, which is later).
+ */
+export interface ChangeMark {
+  registry?: RegistryAddress;
+  repository: string;
+  time?: number;
 }
 
 /** A push that (re)pointed a tag. The image the tag left is found from the run state (RepositoryState tagDigests). */
@@ -147,6 +158,29 @@ function ecrAction(event: Record<string, unknown>): UseEvent {
   const digest = optionalString(detail['image-digest'], 'event.detail["image-digest"]');
   if (digest === undefined || !DIGEST.test(digest)) throw new EventShapeError('event.detail["image-digest"] must look like sha256:<64 hex> (ECR Image Action PUSH)');
   return { kind: 'ecr-push', uses: [], notEcr: [], tagMove: { registry: { accountId: account, region }, repository, tag, digest } };
+}
+
+/**
+ * The change an "ECR Image Action" event announces, whatever the action or result: a needless mark costs one full
+ * read, a missing one could let a changed repository be confirmed. One exception: the protection tag of the very image
+ * pushed (the janitor's own PutImage, planned by the read before it) only adds protection; that tag pushed onto another
+ * image moves it, and is marked. undefined for any other event.
+ */
+export function parseChangeMark(event: unknown): ChangeMark | undefined {
+  if (!isRecord(event) || event.source !== 'aws.ecr' || event['detail-type'] !== ECR_ACTION || !isRecord(event.detail)) return undefined;
+  const detail = event.detail;
+  const repository = detail['repository-name'];
+  if (typeof repository !== 'string' || repository === '') return undefined;
+  const { 'action-type': action, 'image-tag': tag, 'image-digest': digest } = detail;
+  if (action === 'PUSH' && typeof digest === 'string' && DIGEST.test(digest) && tag === protectionTagFor(digest)) return undefined;
+  const time = typeof event.time === 'string' ? Date.parse(event.time) : Number.NaN;
+  const account = typeof event.account === 'string' && /^\d{12}$/.test(event.account) ? event.account : undefined;
+  const region = typeof event.region === 'string' && event.region !== '' ? event.region : undefined;
+  return {
+    repository,
+    ...(account !== undefined && region !== undefined ? { registry: { accountId: account, region } } : {}),
+    ...(Number.isFinite(time) ? { time } : {}),
+  };
 }
 
 /** Another account published organization pins: the registry's janitor reads that document now, not tonight. */

@@ -76,6 +76,27 @@ describe('the run report in the state bucket', () => {
     expect(documents.markdown).toContain('- **web** refused: the policy would expire 80% of the repository (maxExpireShare 0.5)');
   });
 
+  it('says which repositories were confirmed unchanged instead of read, and since when', () => {
+    // Prepare
+    const unchanged = 'unchanged since 2026-11-30T03:00:00.000Z, confirmed by no ECR push or delete marked since';
+    const report = {
+      startedAt: Date.UTC(2026, 11, 1, 3),
+      finishedAt: Date.UTC(2026, 11, 1, 3, 1),
+      mode: 'run',
+      dryRun: false,
+      apiCalls: {},
+      totals: { repositories: 1, failed: 0, blocked: 0, refused: 0, reaped: { images: 0, bytes: 0 }, pendingExpiry: { images: 0, bytes: 0 }, protected: { images: 0, bytes: 0 }, estimatedMonthlySavingsUsd: 0, errors: 0 },
+      repositories: [repository('app', 'ok', { unchanged, actions: { tagsAdded: 0, tagsRemoved: 0, policyInstalled: false, policyHeld: false, failures: [], notDone: [] } })],
+    } as unknown as RunReport;
+
+    // Act
+    const documents = runReportDocuments(report, { pricePerGbMonth: 0.1 });
+
+    // Assess
+    expect(documents.markdown).toMatch(/\| app \| ok \| .* \| unchanged \(not re-read\) \|/);
+    expect((JSON.parse(documents.json) as { repositories: { unchanged?: string }[] }).repositories[0]!.unchanged).toBe(unchanged);
+  });
+
   it('publishes the markdown to the report topic when one is set', async () => {
     // Prepare
     const s3 = new S3Client({ region: 'us-east-1', credentials: TEST_CREDENTIALS, requestHandler: fakeTransport(() => ({ status: 200 })).requestHandler });
