@@ -17,9 +17,13 @@ import { createEcrImageLookup } from './adapters/ecr-image-lookup.js';
 import { appendOrgPins, createOrgPinWiring, createS3OrgPinStore } from './adapters/pins-org.js';
 import type { OrgReference } from './domain/org-pins.js';
 import { type EventResult, type ImageLookupPort, protectOnEvent } from './app/protect-on-event.js';
-import { parseUseEvent } from './domain/events.js';
+import { parseChangeMark, parseUseEvent } from './domain/events.js';
 import { createS3StateStore } from './adapters/state-s3.js';
+import { createS3ChangeMarks } from './adapters/change-marks-s3.js';
+import { createS3RunStore } from './adapters/run-store-s3.js';
+import { parseStepEvent, type RunStepStore, runStep, type StepOutput } from './app/run-steps.js';
 import { wireThroughput } from './adapters/throughput-aws.js';
+import { DEFAULT_WRITE_RATES, type WriteRates } from './adapters/write-limiter.js';
 import type { JanitorDeps } from './app/run-janitor.js';
 import { runJanitor } from './app/run-janitor.js';
 import type { Invocation, MetricsSink, PinSource } from './app/ports.js';
@@ -34,6 +38,13 @@ export interface HandlerEnvironment {
   JANITOR_STACK?: string;
   /** SNS topic for the run report digest (the construct's `reportTopic`). */
   REPORT_TOPIC_ARN?: string;
+  /** Orchestration "stepfunctions": the Map's batches at once (the construct sets it), which share ECR's write quota. */
+  JANITOR_PARALLEL_BATCHES?: string;
+  /**
+   * Prefix of the change marks in the state bucket ("changes/"), set by the construct when ECR push/delete events are
+   * routed here: events record marks, and the nightly run confirms unchanged repositories (README "Scaling").
+   */
+  CHANGE_MARKS_PREFIX?: string;
 }
 
 export interface InvocationContext {
@@ -55,10 +66,12 @@ export interface HandlerResult {
   estimatedMonthlySavingsUsd: number;
   /** Set for a use event (README "How the janitor knows an image is in use"): what it protected. */
   event?: EventResult;
+  /** Set for a Step Functions step (`{"step": ...}`, lambda/app/run-steps.ts): what the state machine reads next. */
+  step?: StepOutput;
 }
 
 /** Builds the ports for one invocation; tests pass their own (emulator, fake pin sources, in-memory state). */
-export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log']; imageLookup?: ImageLookupPort };
+export type Wiring = (config: JanitorConfig, env: HandlerEnvironment, context: InvocationContext) => Omit<JanitorDeps, 'log'> & { log?: JanitorDeps['log']; imageLookup?: ImageLookupPort; runStore?: RunStepStore };
 
 export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env) {
   // A handler is made once per execution environment: its first invocation is the cold start.
@@ -82,10 +95,18 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
         : undefined;
       const orgStore = orgBucket ? createS3OrgPinStore(new S3Client({ region: registryAddress.region }), orgBucket) : undefined;
       const readOrgObject = orgStore ? (key: string) => orgStore.read(key) : undefined;
-      const result = await protectOnEvent({ ...wiredForEvent, log, registryAddress, ...(publishForeign ? { publishForeign } : {}), ...(readOrgObject ? { readOrgObject } : {}) }, { config }, useEvent);
+      const changeMark = parseChangeMark(event);
+      const result = await protectOnEvent({ ...wiredForEvent, log, registryAddress, ...(publishForeign ? { publishForeign } : {}), ...(readOrgObject ? { readOrgObject } : {}) }, { config, ...(changeMark ? { changeMark } : {}) }, useEvent);
       // A failed write throws, so EventBridge's asynchronous invocation retries the event.
       if (result.failed > 0) throw new Error(`event: protection or publishing failed in ${result.repositories.filter((r) => r.failures.length > 0).map((r) => `${r.repository} (${r.failures[0]!.code}: ${r.failures[0]!.message})`).join('; ')}`);
       return { repositories: result.repositories.length, failed: 0, blocked: 0, refused: 0, reapedImages: 0, reapedBytes: 0, estimatedMonthlySavingsUsd: 0, event: result };
+    }
+    // A Step Functions step (orchestration "stepfunctions"): list, one batch of repositories, or aggregate.
+    const stepEvent = parseStepEvent(event);
+    if (stepEvent) {
+      const { runStore, ...wiredForStep } = wire(config, env, context);
+      if (!runStore) throw new Error(`event.step "${stepEvent.step}": no run store is wired (STATE_BUCKET); nothing was done`);
+      return runStep({ ...wiredForStep, log: wiredForStep.log ?? createLogger(), runStore }, config, stepEvent);
     }
     const shard = repositoriesOf(event);
     const wired = wire(config, env, context);
@@ -158,6 +179,21 @@ export function repositoriesOf(event: unknown): string[] | undefined {
   return [...new Set(repositories as string[])];
 }
 
+/**
+ * ECR's PutImage quota is per account and Region: batches running at once each get their share of the write rates, so
+ * together they stay under it as one invocation does. Unset (orchestration "lambda"): the whole rate.
+ */
+export function writeRatesForBatches(value: string | undefined, putImagePerSecond = DEFAULT_WRITE_RATES.putImagePerSecond): WriteRates {
+  if (value === undefined || value === '') return { ...DEFAULT_WRITE_RATES, putImagePerSecond };
+  const batches = Number(value);
+  if (!Number.isInteger(batches) || batches < 1) throw new Error(`JANITOR_PARALLEL_BATCHES must be a whole number of at least 1, got ${JSON.stringify(value)}`);
+  return {
+    putImagePerSecond: putImagePerSecond / batches,
+    putImageBurst: Math.max(1, Math.floor(DEFAULT_WRITE_RATES.putImageBurst / batches)),
+    batchDeletePerSecond: DEFAULT_WRITE_RATES.batchDeletePerSecond / batches,
+  };
+}
+
 /** Account and region come from the function's own ARN: pins only count for this registry. */
 export function registryOf(context: InvocationContext): { accountId: string; region: string } {
   const [, , , region, accountId] = context.invokedFunctionArn.split(':');
@@ -217,6 +253,7 @@ const wireAws: Wiring = (config, env, context) => {
     writes: createEcrRegistry(makeEcrClient({ region: registry.region })),
     config,
     memoryMb: Number(process.env.AWS_LAMBDA_FUNCTION_MEMORY_SIZE),
+    writeRates: writeRatesForBatches(env.JANITOR_PARALLEL_BATCHES, config.putImagePerSecond),
     ...(context.getRemainingTimeInMillis ? { endsAt: Date.now() + context.getRemainingTimeInMillis() } : {}),
   });
   return {
@@ -225,6 +262,8 @@ const wireAws: Wiring = (config, env, context) => {
     imageLookup: createEcrImageLookup(ecr),
     pinSources: pinSourcesFor(config, registry),
     stateStore: createS3StateStore(new S3Client({ region: registry.region }), env.STATE_BUCKET),
+    ...(env.CHANGE_MARKS_PREFIX ? { changeMarks: createS3ChangeMarks(new S3Client({ region: registry.region }), env.STATE_BUCKET, env.CHANGE_MARKS_PREFIX) } : {}),
+    runStore: createS3RunStore(new S3Client({ region: registry.region }), env.STATE_BUCKET),
     clock: { now: () => Date.now() },
     metrics: createEmfMetricsSink((line) => process.stdout.write(`${line}\n`), env.JANITOR_STACK ? { stack: env.JANITOR_STACK } : {}),
     reports: createS3ReportSink(new S3Client({ region: registry.region }), {

@@ -8,6 +8,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { ConfigError, parseConfig, parseConfigText } from '../lambda/domain/config.js';
 import type { JanitorConfig } from '../lambda/domain/types.js';
 import { EcrJanitorStack } from './ecr-janitor-stack.js';
+import { checkedOrchestration, type Orchestration } from './orchestration.js';
 
 export interface LoadedConfig {
   config: JanitorConfig;
@@ -142,6 +143,7 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
     throw new ConfigError('-c scheduleTimeZone', [{ field: 'scheduleTimeZone', message: `must be an IANA time zone such as "Europe/Berlin", got ${JSON.stringify(scheduleTimeZone)}` }]);
   }
   const access = accessContext(app);
+  const orchestration = orchestrationContext(app);
   // cdk-nag v3 is a policy-validation plugin: violations fail `cdk synth` with a report (cdk.out/*validation*).
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
   const targets: StackTarget[] = assetBucket ? [{ id: 'EcrJanitor' }] : stackTargets(app, options.env);
@@ -159,9 +161,21 @@ export function buildApp(app: App, options: BuildAppOptions = {}): EcrJanitorSta
         ...(typeof scheduleTimeZone === 'string' ? { scheduleTimeZone } : {}),
         ...(typeof reportTopicArn === 'string' ? { reportTopicArn } : {}),
         ...access,
+        ...(orchestration !== undefined ? { orchestration } : {}),
         ...(options.code ? { code: options.code } : {}),
       }),
   );
+}
+
+/** Context `orchestration`: "lambda" (default) or "stepfunctions" (README "Scaling"). */
+export function orchestrationContext(app: App): Orchestration | undefined {
+  const value = app.node.tryGetContext('orchestration') as unknown;
+  if (value === undefined) return undefined;
+  try {
+    return checkedOrchestration(value);
+  } catch (error) {
+    throw new ConfigError('-c orchestration', [{ field: 'orchestration', message: (error as Error).message.replace(/^orchestration /, '') }]);
+  }
 }
 
 export interface AccessContext {

@@ -22,6 +22,7 @@ import { JanitorFunction, prebuiltHandlerCode } from './janitor-function.js';
 import { acknowledge, iam5ResourceFinding } from './nag.js';
 import { janitorGrants, stateWriteGuard } from './permissions.js';
 import { UseEventRules } from './event-rules.js';
+import { checkedOrchestration, DEFAULT_MAP_CONCURRENCY, JanitorStateMachine, type Orchestration, reservedConcurrencyFor, type StepFunctionsOptions } from './orchestration.js';
 
 /** A Lambda's environment variables, names and values together, may not exceed 4 KB. */
 export const LAMBDA_ENVIRONMENT_LIMIT_BYTES = 4096;
@@ -110,6 +111,16 @@ export interface EcrJanitorProps {
    * @default - only the function's role writes state
    */
   readonly stateBreakGlassRole?: iam.IRole | string;
+  /**
+   * "lambda": the schedule invokes the function, one invocation a night. "stepfunctions": for accounts one 15-minute
+   * invocation cannot finish, the schedule starts a state machine (list -> Distributed Map over batches of repositories
+   * -> one aggregated report; lib/orchestration.ts, README "Scaling"). Reserved concurrency then defaults to the Map's
+   * concurrency plus one, and the state machine itself refuses to run twice at once.
+   * @default 'lambda'
+   */
+  readonly orchestration?: Orchestration;
+  /** The state machine's concurrency, batch size and timeout (orchestration "stepfunctions" only). */
+  readonly stepFunctions?: StepFunctionsOptions;
 }
 
 export class EcrJanitor extends Construct {
@@ -131,6 +142,9 @@ export class EcrJanitor extends Construct {
   readonly notCleanedAlarm: cloudwatch.Alarm;
   /** A scheduled run could not be delivered to the function (a message in the schedule's dead-letter queue). */
   readonly scheduleDeadLetterAlarm: cloudwatch.Alarm;
+  readonly orchestration: Orchestration;
+  /** Set with orchestration "stepfunctions": what the schedule starts, and its executions-failed alarm. */
+  readonly stateMachine?: JanitorStateMachine;
   readonly alarmTopic?: sns.ITopic;
   readonly dashboard?: cloudwatch.Dashboard;
   /** Saved CloudWatch Logs Insights queries on the function's log group: the last run's summary, every reaped image count, problems. */
@@ -148,13 +162,20 @@ export class EcrJanitor extends Construct {
       'Only the janitor function reads and writes this bucket (small per-repository state objects, versioned); its CloudWatch logs record every run, so S3 server access logs would add a second bucket and cost without audit value.',
     );
 
+    this.orchestration = checkedOrchestration(props.orchestration);
+    if (this.orchestration === 'lambda' && props.stepFunctions !== undefined) throw new Error('stepFunctions is set but orchestration is "lambda": set orchestration: "stepfunctions" or leave stepFunctions out');
+    const reservedConcurrency = reservedConcurrencyFor(this.orchestration, props.stepFunctions ?? {}, props.reservedConcurrency);
     const environment: Record<string, string> = {
       JANITOR_CONFIG: configText,
       STATE_BUCKET: this.stateBucket.bucketName,
       // The metrics' Stack dimension: this stack's alarms and dashboard read only its own janitor's metrics.
       JANITOR_STACK: Stack.of(this).stackName,
+      // The Map's batches share ECR's per-account write quota (handler.ts writeRatesForBatches).
+      ...(this.orchestration === 'stepfunctions' ? { JANITOR_PARALLEL_BATCHES: String(props.stepFunctions?.maxConcurrency ?? DEFAULT_MAP_CONCURRENCY) } : {}),
       ...(props.logLevel ? { LOG_LEVEL: props.logLevel } : {}),
       ...(props.reportTopic ? { REPORT_TOPIC_ARN: props.reportTopic.topicArn } : {}),
+      // Unchanged repositories are confirmed, not re-read, only where ECR push/delete events reach the function.
+      ...(changeMarksOn(props, this.config) ? { CHANGE_MARKS_PREFIX: CHANGE_MARKS_PREFIX } : {}),
     };
     checkEnvironmentSize(environment, this.config);
 
@@ -167,7 +188,7 @@ export class EcrJanitor extends Construct {
       environment,
       description: 'ecr-janitor: nightly ECR lifecycle policies, protection tags and a reap report',
       ...(props.code ? { code: props.code } : prebuiltCode(PROJECT_ROOT)),
-      reservedConcurrency: props.reservedConcurrency ?? 1,
+      reservedConcurrency,
       ...(props.roleName !== undefined ? { roleName: props.roleName.replace(/\{region\}/g, Stack.of(this).region) } : {}),
     });
     if (props.rolePermissionsBoundary !== undefined) iam.PermissionsBoundary.of(this).apply(boundaryPolicy(this, props.rolePermissionsBoundary));
@@ -214,18 +235,25 @@ export class EcrJanitor extends Construct {
       assumedBy: new iam.ServicePrincipal('scheduler.amazonaws.com', { conditions: { StringEquals: { 'aws:SourceAccount': Stack.of(this).account } } }),
       description: 'EventBridge Scheduler: invokes the ecr-janitor function and sends undeliverable runs to its dead-letter queue',
     });
+    if (this.orchestration === 'stepfunctions') {
+      this.stateMachine = new JanitorStateMachine(this, 'StateMachine', {
+        ...props.stepFunctions,
+        function: fn.function,
+        functionRole: fn.role,
+        stateBucket: this.stateBucket,
+        reservedConcurrency,
+        logRetention: props.logRetention ?? logs.RetentionDays.THREE_MONTHS,
+      });
+    }
+    const scheduleTarget = { input: scheduler.ScheduleTargetInput.fromObject({}), role: scheduleRole, deadLetterQueue: this.scheduleDeadLetterQueue, retryAttempts: 2, maxEventAge: Duration.hours(2) };
     this.schedule = new scheduler.Schedule(this, 'Schedule', {
       description: `ecr-janitor run (${this.config.schedule}, ${timeZone})`,
       schedule: scheduler.ScheduleExpression.expression(this.config.schedule, TimeZone.of(timeZone)),
       enabled: props.enabled ?? true,
-      target: new schedulerTargets.LambdaInvoke(fn.function, {
-        // {} = every managed repository (handler.ts repositoriesOf).
-        input: scheduler.ScheduleTargetInput.fromObject({}),
-        role: scheduleRole,
-        deadLetterQueue: this.scheduleDeadLetterQueue,
-        retryAttempts: 2,
-        maxEventAge: Duration.hours(2),
-      }),
+      // {} = every managed repository (handler.ts repositoriesOf); the state machine ignores its input.
+      target: this.stateMachine
+        ? new schedulerTargets.StepFunctionsStartExecution(this.stateMachine.stateMachine, scheduleTarget)
+        : new schedulerTargets.LambdaInvoke(fn.function, scheduleTarget),
     });
     acknowledge(
       scheduleRole,
@@ -233,7 +261,7 @@ export class EcrJanitor extends Construct {
       "The schedule's role may invoke the janitor function only; the :* resource (its versions and aliases) is what grantInvoke writes for EventBridge Scheduler.",
     );
     if (props.protectOnEvents ?? true) {
-      this.useEventRules = new UseEventRules(this, 'UseEvents', { function: fn.function, config: this.config, enabled: props.enabled ?? true });
+      this.useEventRules = new UseEventRules(this, 'UseEvents', { function: fn.function, config: this.config, enabled: props.enabled ?? true, changeMarks: changeMarksOn(props, this.config) });
     }
 
     // ---- alarms
@@ -316,7 +344,7 @@ export class EcrJanitor extends Construct {
 
   /** Every alarm of the janitor, for your own actions or a composite alarm. */
   get alarms(): cloudwatch.Alarm[] {
-    return [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm, this.scheduleDeadLetterAlarm];
+    return [this.errorsAlarm, this.missedRunAlarm, this.notCleanedAlarm, this.scheduleDeadLetterAlarm, ...(this.stateMachine ? [this.stateMachine.executionsFailedAlarm] : [])];
   }
 
   /** A metric the run publishes (run totals: this stack's Stack dimension only), summed per day. */
@@ -490,6 +518,15 @@ function boundaryPolicy(scope: Construct, boundary: iam.IManagedPolicy | string)
   return boundary.startsWith('arn:')
     ? iam.ManagedPolicy.fromManagedPolicyArn(scope, 'PermissionsBoundary', boundary)
     : iam.ManagedPolicy.fromManagedPolicyName(scope, 'PermissionsBoundary', boundary);
+}
+
+/**
+ * Change marks (README "Scaling", "Unchanged repositories"): opt in with fullReadEveryDays; they need the event rules.
+ * Off, every repository is read whole every night, as before.
+ */
+const CHANGE_MARKS_PREFIX = 'changes/';
+function changeMarksOn(props: { protectOnEvents?: boolean }, config: JanitorConfig): boolean {
+  return (props.protectOnEvents ?? true) && (config.fullReadEveryDays ?? 0) > 0;
 }
 
 /** Fails synth when the environment would exceed Lambda's 4 KB, pointing at the SSM parameter for pins. */

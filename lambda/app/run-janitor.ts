@@ -1,15 +1,19 @@
 // Orchestration, per managed repository: inventory -> pins -> plan -> apply -> report. Talks only to ports.
-import { createHash } from 'node:crypto';
 import { isRepositoryManaged } from '../domain/config.js';
 import { manifestDigestsToFetch } from '../domain/graph.js';
 import { resolvePins } from '../domain/pins.js';
 import { checkPinBreaker, pinSnapshot } from '../domain/pin-breaker.js';
 import { mergedReads, recordingReads, withJanitorReads } from './janitor-reads.js';
-import { holdAfterFailedProtection, holdWithoutInventory, planRepository, type PinKnowledge } from '../domain/planner.js';
+import { sha256Digest } from '../domain/digest.js';
+import { holdAfterFailure } from '../domain/holds.js';
+import { describePlannedActions, type PolicyWait, policyWaitNote, refusalOf } from '../domain/planned-actions.js';
+import { holdAfterFailedProtection, planRepository, type PinKnowledge } from '../domain/planner.js';
+import { judgeInstall, sameImages } from '../domain/replan.js';
 import { samePolicy } from '../domain/policy.js';
 import { checkPreview } from '../domain/preview-check.js';
+import { type ChangeMarkRead, type ChangeVerdict, checkUnchanged, policyTextFingerprint, unchangedBasis } from '../domain/change-check.js';
 import { goneSince, monthlyCostUsd, reapedSince } from '../domain/report.js';
-import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState, TagChange } from '../domain/types.js';
+import type { JanitorConfig, PinReference, RepositoryInventory, RepositoryPlan, RepositoryState } from '../domain/types.js';
 import { type Clock, type MetricsSink, type PinSource, PreviewNotCompletedError, type RegistryPort, type StalePinPublisher, StateIntegrityError, type StateStore, type WriteFailure } from './ports.js';
 import type { Amount, RepositoryRunReport, RunReport } from './report-types.js';
 import { PreviewResumesNextRunError } from './preview-pipeline.js';
@@ -33,6 +37,19 @@ export interface JanitorDeps {
   throughput?: Throughput;
   /** Where the readable run report goes (reports/<date>.md and .json in the state bucket; adapters/report-s3.ts). */
   reports?: RunReportSink;
+  /**
+   * ECR push/delete marks (adapters/change-marks-s3.ts). With them, a run that applies confirms an unchanged repository
+   * without reading it (domain/change-check.ts); without them (the CLI) every repository is read whole.
+   */
+  changeMarks?: ChangeMarksPort;
+}
+
+/** The newest ECR push or delete event seen per repository (epoch ms); only ever moved forward. */
+export interface ChangeMarksPort {
+  /** null: no change marked since marks began. Throws when the mark cannot be read (the run then reads whole). */
+  latest(repository: string): Promise<number | null>;
+  /** Moves the mark to `time` unless it is already there or later: events arriving twice or late change nothing. */
+  record(repository: string, time: number): Promise<void>;
 }
 
 /** Stores the run's report for people; returns the keys written. A failure is logged, never fails the run. */
@@ -55,6 +72,13 @@ export interface RunOptions {
    * decisions after each repository keeps a 1M-image run within a small function's memory.
    */
   retainImageDecisions?: boolean;
+  /**
+   * false: a batch of a larger run (Step Functions, lambda/app/run-steps.ts): no metrics and no run report, which the
+   * aggregate step publishes once for the whole run. @default true
+   */
+  publish?: boolean;
+  /** Repositories a list step could not vouch for (opt-in tag or listing unknown), with why: handled as failed. */
+  unsure?: ReadonlyMap<string, UnsureRepository>;
   /** Log each image gone since the last run (the Lambda: its Logs Insights query lists every expired image). */
   logGoneImages?: boolean;
 }
@@ -109,8 +133,9 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
   }
   deps.log.info(
     { summary: report.totals, apiCalls: report.apiCalls, dryRun, mode: options.mode },
-    `ecr-janitor ${options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
+    `ecr-janitor ${options.publish === false ? 'batch' : options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
   );
+  if (options.publish === false) return report;
   deps.metrics?.publish(report);
   if (deps.reports) {
     try {
@@ -125,17 +150,23 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
 
 const LISTING_FAILED = "the registry's repositories could not be listed";
 
+/** A repository handled as failed before its inventory: which read could not vouch for it, and why. */
+export interface UnsureRepository {
+  stage: 'repository listing' | 'repository tag read';
+  reason: string;
+}
+
 /**
  * `unsure`: repositories whose opt-in tag could not be read, or that only the run state names because the registry's
  * listing failed, with why. They are handled as failed: nothing cleaned, a hold where a janitor-written policy runs.
  */
-async function selectRepositories(
+export async function selectRepositories(
   registry: RegistryPort,
   stateStore: StateStore,
   log: LogPort,
   options: RunOptions,
-): Promise<{ names: string[]; unsure: Map<string, string> }> {
-  const unsure = new Map<string, string>();
+): Promise<{ names: string[]; unsure: Map<string, UnsureRepository> }> {
+  const unsure = new Map<string, UnsureRepository>(options.unsure ?? []);
   let all: string[];
   if (options.repositories) all = [...options.repositories];
   else {
@@ -149,7 +180,7 @@ async function selectRepositories(
         throw error;
       });
       log.error({ err: why, fromState: all.length }, `${why}; the ${all.length} repositories with run state are handled as failed, with a hold where a janitor policy runs`);
-      for (const name of all) unsure.set(name, `${why}; this repository has run state, so a janitor-written policy may be in force`);
+      for (const name of all) unsure.set(name, { stage: 'repository listing', reason: `${why}; this repository has run state, so a janitor-written policy may be in force` });
     }
   }
   // A name given twice is handled once: two workers on one repository would race each other's writes.
@@ -169,7 +200,10 @@ async function selectRepositories(
         optedIn[index] = tags !== null && tags[tag.key] === tag.value;
       } catch (error) {
         optedIn[index] = true;
-        unsure.set(matching[index]!, `the repository's tags could not be read (${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}), so whether it opted in is unknown`);
+        unsure.set(matching[index]!, {
+          stage: 'repository tag read',
+          reason: `the repository's tags could not be read (${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}), so whether it opted in is unknown`,
+        });
       }
     }
   };
@@ -200,7 +234,7 @@ async function handleRepository(
   discovery: PinDiscovery,
   dryRun: boolean,
   /** Why the repository is handled as failed before its inventory (opt-in or listing unknown). */
-  unsure?: string,
+  unsure?: UnsureRepository,
 ): Promise<RepositoryRunReport> {
   const { log } = deps;
   // The janitor's own manifest reads, so keepPulledWithinDays does not count them as pulls.
@@ -232,11 +266,35 @@ async function handleRepository(
       log.error({ repository, err: policyUnreadable }, `repository ${repository}: GetLifecyclePolicy failed; the policy stays as it is, protection tags still go in`);
     }
     if (unsure !== undefined) {
-      stage = unsure.startsWith(LISTING_FAILED) ? 'repository listing' : 'repository tag read';
-      throw new Error(unsure);
+      stage = unsure.stage;
+      throw new Error(unsure.reason);
     }
     const currentPolicyText = installedPolicy ?? null;
+    // Skip what did not change: confirmed from the run state when nothing could have changed a decision.
+    const confirming = deps.changeMarks !== undefined && !dryRun;
+    let mark: ChangeMarkRead = { readable: false, why: 'not read' };
+    if (confirming) {
+      stage = 'change check';
+      mark = await readChangeMark(deps.changeMarks!, repository);
+      const verdict = checkUnchanged({
+        state,
+        ...(stateProblem || distrusted ? { stateProblem: stateProblem ?? distrusted!.message } : {}),
+        config: options.config,
+        mark,
+        pinReferences: discovery.references,
+        ...(discovery.failure ? { pinDiscoveryFailure: discovery.failure } : {}),
+        policyInForce: policyUnreadable === undefined ? currentPolicyText : undefined,
+        now: deps.clock.now(),
+      });
+      if (verdict.skip) {
+        stage = 'state save';
+        await confirmUnchanged(deps, report, state!, verdict);
+        return report;
+      }
+      log.info({ repository, readWhole: verdict.reasons }, `repository ${repository}: read whole: ${verdict.reasons.join('; ')}`);
+    }
     stage = 'inventory';
+    const readStartedAt = deps.clock.now();
     const inventory = await readInventory(registry, repository, state?.indexManifests, options.onProgress);
 
     const resolved = resolvePins(discovery.references, inventory);
@@ -300,16 +358,57 @@ async function handleRepository(
         const freshPins: PinKnowledge = failure ? pins : { known: true, digests: resolvePins(discovery.references, fresh).digests };
         return planRepository({ inventory: fresh, config: options.config, pins: freshPins, state, currentPolicyText, now: deps.clock.now() });
       };
-      const nextState = await applyPlan(registry, plan, inventory, report, options.config, replan, policyUnreadable !== undefined);
-      const refusal = report.actions.notDone.find((n) => n.startsWith('install lifecycle policy: ') && !/waits until every protection tag|changed during the run/.test(n));
-      if (refusal && report.status === 'ok') {
+      const applyStartedAt = deps.clock.now();
+      const leftRunning = state?.previewRunning;
+      if (leftRunning && plan.policy.action === 'install') {
+        const minutes = Math.round((applyStartedAt - leftRunning.startedAt) / 60_000);
+        log.info(
+          { repository, previewRunningSince: new Date(leftRunning.startedAt).toISOString() },
+          leftRunning.policyFingerprint === policyTextFingerprint(plan.policy.desiredText)
+            ? `repository ${repository}: the preview of this policy left running by an earlier invocation (${minutes} min ago) is adopted`
+            : `repository ${repository}: a preview left running ${minutes} min ago is of another policy text; tonight's policy is previewed anew`,
+        );
+      }
+      const { nextState, policyWait } = await applyPlan(registry, plan, inventory, report, options.config, replan, policyUnreadable !== undefined);
+      const refusal = policyWait ? refusalOf(policyWait) : undefined;
+      if (refusal !== undefined && report.status === 'ok') {
         report.status = 'refused';
-        report.refused = refusal.slice('install lifecycle policy: '.length);
+        report.refused = refusal;
       }
       // Unreadable state is left for a person to look at: overwriting it would forget pins still in grace. So is a
       // tampered one: overwriting it would also wipe what happened.
       stage = 'state save';
-      if (!stateProblem && !isTampered(distrusted)) await deps.stateStore.save(withJanitorReads(nextState, mergedReads(state?.janitorReads, readLog.reads, present)));
+      if (!stateProblem && !isTampered(distrusted)) {
+        const saved = withJanitorReads(nextState, mergedReads(state?.janitorReads, readLog.reads, present));
+        // Only a clean night, whose result is known in full, is a basis for confirming the next ones.
+        const clean =
+          confirming &&
+          report.status === 'ok' &&
+          report.actions.failures.length === 0 &&
+          report.actions.notDone.length === 0 &&
+          !report.actions.policyHeld &&
+          !plan.blocked &&
+          policyUnreadable === undefined &&
+          pins.known &&
+          (plan.policy.action === 'unchanged' || plan.policy.action === 'skip' || (plan.policy.action === 'install' && report.actions.policyInstalled));
+        const basis = clean
+          ? unchangedBasis({
+              plan,
+              images: inventory.images,
+              config: options.config,
+              pinReferences: discovery.references,
+              pinned: resolved.digests.keys(),
+              policyLeft: report.actions.policyInstalled ? plan.policy.desiredText : currentPolicyText,
+              nextState: saved,
+              readStartedAt,
+              mark,
+              now: deps.clock.now(),
+            })
+          : undefined;
+        const { unchanged: _lastBasis, previewRunning: _lastPreview, ...withoutBasis } = saved;
+        const previewRunning = report.previewLeftRunning ? previewKept(state?.previewRunning, plan.policy.desiredText, applyStartedAt) : undefined;
+        await deps.stateStore.save({ ...withoutBasis, ...(basis ? { unchanged: basis } : {}), ...(previewRunning ? { previewRunning } : {}) });
+      }
     }
     if (report.actions.failures.length > 0) {
       report.status = 'failed';
@@ -337,7 +436,7 @@ async function handleRepository(
     report.error = `${stage}: ${(error as Error).message}`;
     const changed = stage === 'apply' || stage === 'state save';
     // No plan, so nothing shows every pin is protected: a janitor-written policy goes on hold (no reads needed).
-    const hold = !changed && !dryRun ? holdWithoutInventory(installedPolicy) : undefined;
+    const hold = holdAfterFailure(installedPolicy, { afterWrites: changed, dryRun });
     if (hold !== undefined) {
       const held = await putHold(registry, hold, `${stage} failed, so the pins' protection cannot be checked`, report);
       log.error(
@@ -359,6 +458,35 @@ async function handleRepository(
   return report;
 }
 
+/** The preview left running: since the earlier run that started it when it is the same policy, otherwise since tonight's apply. */
+function previewKept(known: RepositoryState['previewRunning'], policyText: string, applyStartedAt: number): RepositoryState['previewRunning'] {
+  const policyFingerprint = policyTextFingerprint(policyText) ?? 'unreadable';
+  return { startedAt: known?.policyFingerprint === policyFingerprint ? Math.min(known.startedAt, applyStartedAt) : applyStartedAt, policyFingerprint };
+}
+
+async function readChangeMark(marks: ChangeMarksPort, repository: string): Promise<ChangeMarkRead> {
+  try {
+    return { readable: true, latest: await marks.latest(repository) };
+  } catch (error) {
+    return { readable: false, why: `${(error as { name?: string }).name ?? 'Error'}: ${(error as Error).message}` };
+  }
+}
+
+/**
+ * An unchanged repository: no DescribeImages, no plan. The pins it had are still reported, so their last-seen times move
+ * on (no grace ends early); the totals are the last full read's, and what expired since is counted at the next one.
+ */
+async function confirmUnchanged(deps: JanitorDeps, report: RepositoryRunReport, state: RepositoryState, verdict: Extract<ChangeVerdict, { skip: true }>): Promise<void> {
+  const now = deps.clock.now();
+  const pinsLastSeen = { ...state.pinsLastSeen };
+  for (const digest of verdict.basis.pinned) if (pinsLastSeen[digest] !== undefined) pinsLastSeen[digest] = now;
+  await deps.stateStore.save({ ...state, pinsLastSeen });
+  report.unchanged = `unchanged since ${new Date(verdict.since).toISOString()}, confirmed by ${verdict.confirmedBy.join(', ')}`;
+  report.pendingExpiry = { ...verdict.basis.totals.pending };
+  report.protected = { ...verdict.basis.totals.protected };
+  deps.log.info({ repository: report.repository, status: report.status, unchanged: report.unchanged }, `repository ${report.repository}: ok, ${report.unchanged}`);
+}
+
 /** Images, plus the manifests of their indexes: those already known (and still matching their digest) are not re-read. */
 async function readInventory(
   registry: RegistryPort,
@@ -371,16 +499,12 @@ async function readInventory(
   const toFetch: string[] = [];
   for (const digest of manifestDigestsToFetch(images)) {
     const text = known?.[digest];
-    if (text !== undefined && digestOf(text) === digest) manifests[digest] = text;
+    if (text !== undefined && sha256Digest(text) === digest) manifests[digest] = text;
     else toFetch.push(digest);
   }
   const fetch = toFetch.length > 0 ? await registry.getManifests(repository, toFetch) : { manifests: {}, failures: {} };
   for (const [digest, manifest] of Object.entries(fetch.manifests)) manifests[digest] = manifest.text;
   return { repository, images, manifests, manifestFailures: fetch.failures };
-}
-
-function digestOf(text: string): string {
-  return `sha256:${createHash('sha256').update(text, 'utf8').digest('hex')}`;
 }
 
 async function loadState(
@@ -412,15 +536,6 @@ function reportDistrustedState(log: LogPort, repository: string, distrusted: Sta
   }
 }
 
-function describePlannedActions(plan: RepositoryPlan): string[] {
-  const actions: string[] = [];
-  for (const add of plan.protectTags.add) actions.push(`add tag ${add.tag}`);
-  if (plan.policy.action === 'install') actions.push('install lifecycle policy');
-  if (plan.policy.action === 'hold') actions.push('put the lifecycle policy on hold');
-  for (const remove of plan.protectTags.remove) actions.push(`remove tag ${remove.tag}`);
-  return actions;
-}
-
 // Order matters: protection tags first, then the policy they make safe, then lapsed protection.
 async function applyPlan(
   registry: RegistryPort,
@@ -430,9 +545,10 @@ async function applyPlan(
   config: JanitorConfig,
   replan?: () => Promise<RepositoryPlan | undefined>,
   policyUnknown = false,
-): Promise<RepositoryState> {
+): Promise<{ nextState: RepositoryState; policyWait?: PolicyWait }> {
   const { actions } = report;
   let nextState = plan.nextState;
+  let policyWait: PolicyWait | undefined;
   const repository = plan.repository;
   if (plan.protectTags.add.length > 0) {
     const missing = plan.protectTags.add.map((a) => a.digest).filter((d) => inventory.manifests[d] === undefined);
@@ -474,11 +590,14 @@ async function applyPlan(
     // The hold expires nothing, so it needs no preview.
     await putHold(registry, plan.policy.desiredText, plan.policy.reason, report);
   } else if (protectionFailed) {
-    if (plan.policy.action === 'install') actions.notDone.push('install lifecycle policy: waits until every protection tag is in place');
+    if (plan.policy.action === 'install') {
+      policyWait = { kind: 'protection-incomplete' };
+      actions.notDone.push(policyWaitNote(policyWait));
+    }
     const hold = holdAfterFailedProtection(plan, policyUnknown);
     if (hold && (await putHold(registry, hold.policyText, 'protection tags failed to go in', report))) nextState = hold.nextState;
   } else if (plan.policy.action === 'install') {
-    await installPolicy(registry, plan, report, config, replan);
+    policyWait = await installPolicy(registry, plan, report, config, replan);
   }
 
   if (plan.protectTags.remove.length > 0) {
@@ -490,7 +609,7 @@ async function applyPlan(
       actions.failures.push(failure);
     }
   }
-  return nextState;
+  return { nextState, ...(policyWait ? { policyWait } : {}) };
 }
 
 /** Installs the plan's policy once ECR's own dry run, with the protection tags now in place, agrees with the plan. */
@@ -500,9 +619,10 @@ async function installPolicy(
   report: RepositoryRunReport,
   config: JanitorConfig,
   replan?: () => Promise<RepositoryPlan | undefined>,
-): Promise<void> {
+): Promise<PolicyWait | undefined> {
   const { actions } = report;
   const repository = plan.repository;
+  let wait: PolicyWait | undefined;
   try {
     // ECR's own dry run, with the protection tags now in place, has the last word before the policy goes in.
     const preview = await registry.previewLifecyclePolicy(repository, plan.policy.desiredText);
@@ -510,22 +630,18 @@ async function installPolicy(
     const transitioning = (preview.transitioning ?? []).map((e) => e.digest);
     // A policy coming back after a hold was accepted before it: the backlog the hold kept is not held against the share.
     const maxExpireShare = plan.policy.resumesAfterHold ? 1 : config.maxExpireShare;
-    let verdict = checkPreview(plan, expiring, maxExpireShare, transitioning);
+    const verdict = checkPreview(plan, expiring, maxExpireShare, transitioning);
     // The preview saw the repository later than our inventory. Ranks only move on with new pushes, so a plan from a
     // fresher inventory that agrees with this preview shows the disagreement was CI racing us, not ECR's semantics.
     const fresh = verdict.disagrees && replan ? await replan() : undefined;
-    if (fresh && (fresh.blocked || fresh.policy.action !== 'install' || fresh.protectTags.add.length > 0)) {
-      verdict = { disagrees: false, refusal: 'the repository changed during the run and needs another look (new protection or a refusal); the policy waits for the next run' };
-    } else if (fresh) {
-      verdict = checkPreview(fresh, expiring, maxExpireShare, transitioning);
-    }
-    if (verdict.disagrees) {
-      actions.failures.push({ code: 'PreviewDisagrees', message: verdict.refusal! });
-    } else if (verdict.refusal) {
-      actions.notDone.push(`install lifecycle policy: ${verdict.refusal}`);
+    const judgement = judgeInstall(verdict, fresh, (freshPlan) => checkPreview(freshPlan, expiring, maxExpireShare, transitioning));
+    if (judgement.kind === 'disagrees') {
+      actions.failures.push({ code: 'PreviewDisagrees', message: judgement.message });
+    } else if (judgement.kind === 'wait') {
+      wait = judgement.wait;
     } else if (!(await policyUnchangedSince(registry, repository, plan.policy.currentText))) {
       // An overlapping run (newer pins) or a person changed it, e.g. put a hold in: never install over that.
-      actions.notDone.push('install lifecycle policy: the installed policy changed during the run (another run or a person); it waits for the next run');
+      wait = { kind: 'policy-changed' };
     } else {
       await registry.putLifecyclePolicy(repository, plan.policy.desiredText);
       actions.policyInstalled = true;
@@ -533,13 +649,12 @@ async function installPolicy(
   } catch (error) {
     // Out of time with ECR still computing is not a failure: not installed tonight, the next run resumes the preview.
     if (!(error instanceof PreviewResumesNextRunError)) actions.failures.push(failureOf(error));
+    else if (error.running) report.previewLeftRunning = true;
     // A preview that gave no answer (still running, EXPIRED, FAILED, another's) is never permission: say which.
-    actions.notDone.push(
-      error instanceof PreviewNotCompletedError
-        ? `install lifecycle policy: ${error.message}`
-        : 'install lifecycle policy: the preview or the install failed; the installed policy is unchanged',
-    );
+    wait = error instanceof PreviewNotCompletedError ? { kind: 'preview-not-completed', reason: error.message } : { kind: 'install-failed' };
   }
+  if (wait) actions.notDone.push(policyWaitNote(wait));
+  return wait;
 }
 
 /** The policy in force is still the one the plan was made against (none, or the same rules). */
@@ -566,17 +681,6 @@ async function putHold(registry: RegistryPort, holdText: string, why: string, re
   }
 }
 
-/** Same images with the same tags, our own protection tags aside: nobody pushed, deleted or re-tagged in between. */
-function sameImages(fresh: RepositoryInventory, planned: RepositoryInventory, ownTags: readonly TagChange[]): boolean {
-  if (fresh.images.length !== planned.images.length) return false;
-  const expected = new Map(planned.images.map((image) => [image.digest, new Set(image.tags)]));
-  for (const { digest, tag } of ownTags) expected.get(digest)?.add(tag);
-  return fresh.images.every((image) => {
-    const tags = expected.get(image.digest);
-    return tags !== undefined && tags.size === image.tags.length && image.tags.every((tag) => tags.has(tag));
-  });
-}
-
 function failureOf(error: unknown, digest?: string, tag?: string): WriteFailure {
   const e = error as { name?: string; message?: string };
   return { ...(digest ? { digest } : {}), ...(tag ? { tag } : {}), code: e.name ?? 'Error', message: e.message ?? String(error) };
@@ -590,7 +694,7 @@ function add(a: Amount, b: Amount): Amount {
   return { images: a.images + b.images, bytes: a.bytes + b.bytes };
 }
 
-function summarize(
+export function summarize(
   repositories: RepositoryRunReport[],
   startedAt: number,
   finishedAt: number,

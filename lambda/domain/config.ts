@@ -215,6 +215,15 @@ const fileSchema = z.strictObject(
     concurrency: wholeNumber(1, 64)
       .optional()
       .describe('Repositories making ECR calls at once; default sized for the function memory (README "Scaling")'),
+    putImagePerSecond: z
+      .number({ error: (iss) => `must be a number of PutImage calls per second, e.g. 9; got ${got(iss)}` })
+      .gt(0, { error: (iss) => `must be more than 0 and at most 1000 PutImage calls per second, under your account's PutImage quota (10/s by default), e.g. 9; got ${String(iss.input)}` })
+      .lte(1000, { error: (iss) => `must be more than 0 and at most 1000 PutImage calls per second, under your account's PutImage quota (10/s by default), e.g. 9; got ${String(iss.input)}` })
+      .optional()
+      .describe("Lambda: protection tags written per second; unset 9, under ECR's PutImage quota of 10/s per account and Region, which CI pushes share (README \"Scaling\")"),
+    fullReadEveryDays: wholeNumber(0, 90)
+      .optional()
+      .describe('Lambda: confirm a repository unchanged since its last full read (ECR push/delete events, same pins, config and policy) instead of re-reading it, and read it whole at least this often, in days; unset or 0: every repository read whole every night (README "Scaling")'),
   },
   { error: onWrongType('must be a JSON object such as {"untaggedExpireDays": 3}') },
 );

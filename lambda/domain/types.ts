@@ -139,6 +139,32 @@ export interface RepositoryState {
   janitorReads?: Record<Digest, number>;
   /** The pins of the last run the pin circuit breaker accepted (domain/pin-breaker.ts). */
   pinBaseline?: { at: number; digests: Digest[]; sources: Record<string, number> };
+  /** What the last clean full read saw, so an unchanged night can confirm instead of re-reading (domain/change-check.ts). */
+  unchanged?: UnchangedBasis;
+  /**
+   * A lifecycle policy preview left running in ECR when the invocation had to end: since when (at the latest) and for
+   * which policy text (fingerprint of its meaning). The next run adopts it; this says for how long it has run.
+   */
+  previewRunning?: { startedAt: number; policyFingerprint: string };
+}
+
+/** The basis a clean full read leaves for skipping the next nights (domain/change-check.ts); fingerprints are sha256. */
+export interface UnchangedBasis {
+  /** When that read began (before DescribeImages): a change marked after this means read whole. */
+  readStartedAt: number;
+  /** The newest change mark seen then: a later night seeing an older one, or none, reads whole. */
+  markAt?: number;
+  configFingerprint: string;
+  pinFingerprint: string;
+  pinsLastSeenFingerprint: string;
+  /** Digests the pins resolved to: a confirmed night refreshes their pinsLastSeen, so no grace ends early. */
+  pinned: Digest[];
+  /** The policy the run left in force ("none" without one). */
+  policyFingerprint: string;
+  /** The earliest time a decision of that plan changes by time alone (Infinity: none). */
+  revisitBy: number;
+  /** That plan's totals, reported on a confirmed night. */
+  totals: { pending: { images: number; bytes: number }; protected: { images: number; bytes: number } };
 }
 
 // ---- Plan ----
@@ -275,4 +301,16 @@ export interface JanitorConfig {
   pricePerGbMonth: number;
   /** Repositories making ECR calls at once; unset: sized for the function's memory (Lambda) or 4 (CLI). */
   concurrency?: number;
+  /**
+   * Lambda path: protection tags (PutImage) per second, under ECR's PutImage quota (10/s per account and Region,
+   * shared with CI pushes); unset: 9, which leaves CI one call a second.
+   */
+  putImagePerSecond?: number;
+  /**
+   * Lambda path: a repository unchanged since its last full read (no ECR push or delete event, same pins, config and
+   * policy, nothing due) is confirmed without reading it, but read whole at least this often. Unset or 0: every
+   * repository is read whole every night (the construct routes push/delete events and wires change marks only when set;
+   * where change marks are wired without it, e.g. a custom wiring, 7 applies).
+   */
+  fullReadEveryDays?: number;
 }
