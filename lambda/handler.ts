@@ -24,8 +24,7 @@ import { createS3RunStore } from './adapters/run-store-s3.js';
 import { parseStepEvent, type RunStepStore, runStep, type StepOutput } from './app/run-steps.js';
 import { wireThroughput } from './adapters/throughput-aws.js';
 import { DEFAULT_WRITE_RATES, type WriteRates } from './adapters/write-limiter.js';
-import type { JanitorDeps } from './app/run-janitor.js';
-import { runJanitor } from './app/run-janitor.js';
+import { type JanitorDeps, type RunCounters, runCounters, runJanitor } from './app/run-janitor.js';
 import type { Invocation, MetricsSink, PinSource } from './app/ports.js';
 import { parseConfigText } from './domain/config.js';
 import type { JanitorConfig } from './domain/types.js';
@@ -55,15 +54,7 @@ export interface InvocationContext {
   getRemainingTimeInMillis?: () => number;
 }
 
-export interface HandlerResult {
-  repositories: number;
-  failed: number;
-  blocked: number;
-  /** Repositories whose policy was not installed (reason at error level in the log; NotCleanedRepositories alarm). */
-  refused: number;
-  reapedImages: number;
-  reapedBytes: number;
-  estimatedMonthlySavingsUsd: number;
+export interface HandlerResult extends RunCounters {
   /** Set for a use event (README "How the janitor knows an image is in use"): what it protected. */
   event?: EventResult;
   /** Set for a Step Functions step (`{"step": ...}`, lambda/app/run-steps.ts): what the state machine reads next. */
@@ -128,15 +119,7 @@ export function makeHandler(wire: Wiring, env: HandlerEnvironment = process.env)
       const failed = report.repositories.filter((r) => r.status === 'failed').map((r) => `${r.repository}: ${r.error}`);
       throw new Error(`${report.totals.failed} of ${report.totals.repositories} repositories failed (the others finished): ${failed.join('; ')}`);
     }
-    return {
-      repositories: report.totals.repositories,
-      failed: report.totals.failed,
-      blocked: report.totals.blocked,
-      refused: report.totals.refused,
-      reapedImages: report.totals.reaped.images,
-      reapedBytes: report.totals.reaped.bytes,
-      estimatedMonthlySavingsUsd: report.totals.estimatedMonthlySavingsUsd,
-    };
+    return runCounters(report);
   };
 }
 

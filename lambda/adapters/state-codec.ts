@@ -4,6 +4,7 @@
 // The checksum is not a signature: whoever can write the object can recompute it. Only the bucket policy keeps other
 // writers out (lib/ecr-janitor.ts); the checksum catches the edits and copies that slip past it or predate it.
 import { StateIntegrityError } from '../app/ports.js';
+import { canonicalJson, isRecord } from '../domain/canonical-json.js';
 import { sha256Digest } from '../domain/digest.js';
 import { parseUnchangedBasis } from '../domain/change-check.js';
 import type { RepositoryState } from '../domain/types.js';
@@ -116,16 +117,6 @@ function knownFields(state: RepositoryState): RepositoryState {
   };
 }
 
-/** JSON with object keys sorted at every level: one text per value, whatever order the keys were built in. */
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
 function numbersOf(record: Record<string, unknown>, field: string, fail: (problem: string) => never): Record<string, number> {
   const numbers: Record<string, number> = {};
   for (const [key, value] of Object.entries(record)) {
@@ -133,10 +124,6 @@ function numbersOf(record: Record<string, unknown>, field: string, fail: (proble
     numbers[key] = value;
   }
   return numbers;
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 function isFiniteNumber(value: unknown): value is number {

@@ -136,16 +136,45 @@ export async function runJanitor(deps: JanitorDeps, options: RunOptions): Promis
     `ecr-janitor ${options.publish === false ? 'batch' : options.mode}: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
   );
   if (options.publish === false) return report;
-  deps.metrics?.publish(report);
-  if (deps.reports) {
-    try {
-      const { keys } = await deps.reports.publish(report);
-      deps.log.info({ reportKeys: keys }, `run report written: ${keys.join(', ')}`);
-    } catch (error) {
-      deps.log.error({ reason: (error as Error).message }, `run report could not be written: ${(error as Error).message}`);
-    }
-  }
+  await publishRun(deps, report);
   return report;
+}
+
+/** The run's metrics, then its report for people; a report that cannot be written is logged, never fails the run. */
+export async function publishRun(deps: Pick<JanitorDeps, 'metrics' | 'reports' | 'log'>, report: RunReport): Promise<void> {
+  deps.metrics?.publish(report);
+  if (!deps.reports) return;
+  try {
+    const { keys } = await deps.reports.publish(report);
+    deps.log.info({ reportKeys: keys }, `run report written: ${keys.join(', ')}`);
+  } catch (error) {
+    deps.log.error({ reason: (error as Error).message }, `run report could not be written: ${(error as Error).message}`);
+  }
+}
+
+/** A run's counters, as the handler returns them (and Step Functions reads them). */
+export interface RunCounters {
+  repositories: number;
+  failed: number;
+  blocked: number;
+  /** Repositories whose policy was not installed (reason at error level in the log; NotCleanedRepositories alarm). */
+  refused: number;
+  reapedImages: number;
+  reapedBytes: number;
+  estimatedMonthlySavingsUsd: number;
+}
+
+export function runCounters(report: RunReport): RunCounters {
+  const { totals } = report;
+  return {
+    repositories: totals.repositories,
+    failed: totals.failed,
+    blocked: totals.blocked,
+    refused: totals.refused,
+    reapedImages: totals.reaped.images,
+    reapedBytes: totals.reaped.bytes,
+    estimatedMonthlySavingsUsd: totals.estimatedMonthlySavingsUsd,
+  };
 }
 
 const LISTING_FAILED = "the registry's repositories could not be listed";

@@ -6,7 +6,7 @@ import { sha256Hex } from '../domain/digest.js';
 import type { JanitorConfig } from '../domain/types.js';
 import type { StalePinPublisher } from './ports.js';
 import type { RepositoryRunReport, RunReport } from './report-types.js';
-import { type JanitorDeps, runJanitor, selectRepositories, summarize, type UnsureRepository } from './run-janitor.js';
+import { type JanitorDeps, publishRun, type RunCounters, runCounters, runJanitor, selectRepositories, summarize, type UnsureRepository } from './run-janitor.js';
 import { largestFirst, sizesFromState } from './schedule-repositories.js';
 
 /** Where the steps keep their hand-over objects (the state bucket; a lifecycle rule expires them). */
@@ -42,14 +42,7 @@ export interface StepOutput {
 }
 
 /** Counters of what a step did, in the handler's result shape. */
-export interface StepResult {
-  repositories: number;
-  failed: number;
-  blocked: number;
-  refused: number;
-  reapedImages: number;
-  reapedBytes: number;
-  estimatedMonthlySavingsUsd: number;
+export interface StepResult extends RunCounters {
   step: StepOutput;
 }
 
@@ -169,7 +162,7 @@ async function batchStep(deps: StepDeps, config: JanitorConfig, runId: string, r
     ...(report.stalePins ? { stalePins: report.stalePins } : {}),
   };
   await deps.runStore.put(resultKey, JSON.stringify(record));
-  return { ...countersOf(report), step: { name: 'batch', runId, resultKey, repositories: report.totals.repositories } };
+  return { ...runCounters(report), step: { name: 'batch', runId, resultKey, repositories: report.totals.repositories } };
 }
 
 /**
@@ -210,15 +203,7 @@ async function aggregateStep(deps: StepDeps, config: JanitorConfig, runId: strin
     { summary: report.totals, apiCalls: report.apiCalls, dryRun, mode: 'run', runId, batches: batches.length, failedBatches: batchFailures.length },
     `ecr-janitor run: ${report.totals.repositories} repositories, ${report.totals.failed} failed, ${report.totals.blocked} blocked, ${report.totals.refused} refused`,
   );
-  deps.metrics?.publish(report);
-  if (deps.reports) {
-    try {
-      const { keys } = await deps.reports.publish(report);
-      deps.log.info({ reportKeys: keys }, `run report written: ${keys.join(', ')}`);
-    } catch (error) {
-      deps.log.error({ reason: (error as Error).message }, `run report could not be written: ${(error as Error).message}`);
-    }
-  }
+  await publishRun(deps, report);
   const notClean = report.repositories.filter((r) => r.status !== 'ok');
   if (notClean.length > 0 || missing.length > 0) {
     const named = notClean.slice(0, 5).map((r) => `${r.repository} ${r.status}: ${r.error ?? r.blocked ?? r.refused ?? ''}`);
@@ -229,7 +214,7 @@ async function aggregateStep(deps: StepDeps, config: JanitorConfig, runId: strin
     error.name = 'JanitorRunNotClean';
     throw error;
   }
-  return { ...countersOf(report), step: { name: 'aggregate', runId, repositories: report.totals.repositories } };
+  return { ...runCounters(report), step: { name: 'aggregate', runId, repositories: report.totals.repositories } };
 }
 
 async function readList(store: RunStepStore, runId: string): Promise<ListRecord> {
@@ -286,17 +271,6 @@ export function compactReport(report: RepositoryRunReport): RepositoryRunReport 
   return { ...report, plan: { ...plan, images: [], nextState: { repository: plan.repository, pinsLastSeen: {} } } };
 }
 
-function countersOf(report: RunReport): Omit<StepResult, 'step'> {
-  return {
-    repositories: report.totals.repositories,
-    failed: report.totals.failed,
-    blocked: report.totals.blocked,
-    refused: report.totals.refused,
-    reapedImages: report.totals.reaped.images,
-    reapedBytes: report.totals.reaped.bytes,
-    estimatedMonthlySavingsUsd: report.totals.estimatedMonthlySavingsUsd,
-  };
-}
 
 function zeroCounters(repositories: number): Omit<StepResult, 'step'> {
   return { repositories, failed: 0, blocked: 0, refused: 0, reapedImages: 0, reapedBytes: 0, estimatedMonthlySavingsUsd: 0 };

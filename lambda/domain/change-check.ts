@@ -11,6 +11,7 @@
 // - no decision of that run falls due by time alone (an age rule crossing, a pin's grace ending, an expiry ECR still
 //   has to carry out), keepPulledWithinDays is off (pulls emit no event), and a full read is at most
 //   `fullReadEveryDays` old (the backstop for an event EventBridge lost: events are best effort).
+import { canonicalJson, isRecord } from './canonical-json.js';
 import { sha256Hex } from './digest.js';
 import { activeSince } from './evaluator.js';
 import { canonicalPolicyText, parsePolicyText } from './policy.js';
@@ -245,19 +246,6 @@ export function parseUnchangedBasis(value: unknown, field = 'unchanged'): Unchan
     revisitBy: value.revisitBy === null ? Number.POSITIVE_INFINITY : num('revisitBy')!,
     totals: { pending: amount(totals.pending, 'pending'), protected: amount(totals.protected, 'protected') },
   };
-}
-
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).filter((key) => value[key] !== undefined).sort();
-    return `{${keys.map((key) => `${JSON.stringify(key)}:${canonicalJson(value[key])}`).join(',')}}`;
-  }
-  return JSON.stringify(value);
-}
-
-function isRecord(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** A protection tag may go in this plan, which would leave the image untagged: such an image counts as untagged. */
