@@ -30,7 +30,8 @@ const T0 = Date.UTC(2025, 0, 1);
 const HISTORY_DAYS = 90;
 const NOW = T0 + HISTORY_DAYS * DAY + 3_600_000;
 const IMAGES_PER_REPOSITORY = 1_000; // average; sizes are skewed (a few big repositories, many small ones)
-const OPERATIONS = [
+/** The ECR operations the benches count, in the order their tables list them. */
+export const OPERATIONS = [
   'DescribeRepositories',
   'DescribeImages',
   'BatchGetImage',

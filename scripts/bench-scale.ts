@@ -32,7 +32,7 @@ import { DEFAULT_WRITE_RATES } from '../lambda/adapters/write-limiter.js';
 import type { StateStore } from '../lambda/app/ports.js';
 import { runJanitor, type LogPort } from '../lambda/app/run-janitor.js';
 import type { EmulatorStats } from '../emulator/server.js';
-import { benchConfig, type SeedSummary } from './bench-api.js';
+import { benchConfig, OPERATIONS, type SeedSummary } from './bench-api.js';
 import { benchPlanner } from './bench-planner.js';
 
 const CALL_MS = 100;
@@ -43,17 +43,6 @@ const LAMBDA_HEAP_MB = 480;
 const LAMBDA_TIMEOUT_MS = 15 * 60_000;
 const IMAGES = 1_000_000;
 export const GOALS = { firstRunMin2s: 10, firstRunMin10s: 15, steadyNightMin: 2, peakRssMb: 600, callsOverLowerBound: 1.1, planner100kCpuMs: 1000 };
-const OPERATIONS = [
-  'DescribeRepositories',
-  'DescribeImages',
-  'BatchGetImage',
-  'GetLifecyclePolicy',
-  'StartLifecyclePolicyPreview',
-  'GetLifecyclePolicyPreview',
-  'PutLifecyclePolicy',
-  'PutImage',
-  'BatchDeleteImage',
-] as const;
 
 // ---------------------------------------------------------------- virtual time
 
@@ -521,73 +510,71 @@ export interface ScaleBench {
   bench: Record<keyof typeof GOALS, number>;
 }
 
-/** Seeds once, runs a first and a steady night, restores the seed for the 10 s first night, times the planner. */
-export async function benchScale(images = IMAGES, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<ScaleBench> {
+/** A seeded emulator host in a child process and a work folder, for `nights`; both are gone afterwards. */
+async function withSeededHost<T>(
+  images: number,
+  log: (line: string) => void,
+  nights: (host: { child: ChildProcess; seed: SeedSummary }, seedFile: string, work: string) => Promise<T>,
+): Promise<T> {
   const work = mkdtempSync(join(tmpdir(), 'ecr-janitor-bench-scale-'));
   try {
     log(`seeding ${images.toLocaleString('en-US')} images...`);
     const host = await startHost(images);
     const seedFile = join(work, 'seed.json');
     writeFileSync(seedFile, JSON.stringify(host.seed));
-    let first2s: ScaleRun;
-    let steady: ScaleRun;
-    let first10s: ScaleRun;
     try {
-      const stateDir = mkdtempSync(join(work, 'state-a-'));
-      log('first night, 2 s previews...');
-      first2s = await childRun({ seedFile, stateDir, previewMs: 2_000 }, log);
-      log('a steady night...');
-      steady = await childRun({ seedFile, stateDir, previewMs: 2_000 }, log);
-      // The registry as seeded again (no image was expired: the emulator's lifecycle never ran), and no run state.
-      log('the registry back as seeded, for a first night with 10 s previews...');
-      await restoreSeed(host.child);
-      first10s = await childRun({ seedFile, stateDir: mkdtempSync(join(work, 'state-b-')), previewMs: 10_000 }, log);
+      return await nights(host, seedFile, work);
     } finally {
       stopHost(host.child);
     }
-    log('planner, 100k images, 5 times...');
-    const planner100kCpuMs = Array.from({ length: 5 }, () => benchPlanner(100_000).cpuMs);
-    const median = [...planner100kCpuMs].sort((a, b) => a - b)[2]!;
-    const runs = [first2s, steady, first10s];
-    return {
-      images: host.seed.images,
-      repositories: host.seed.repositories.length,
-      pins: host.seed.pins.length,
-      first2s,
-      steady,
-      first10s,
-      planner100kCpuMs,
-      bench: {
-        firstRunMin2s: first2s.modelledMin,
-        firstRunMin10s: first10s.modelledMin,
-        steadyNightMin: steady.modelledMin,
-        peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
-        callsOverLowerBound: Math.max(...runs.map((r) => r.ratio)),
-        planner100kCpuMs: median,
-      },
-    };
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
 }
 
+/** Seeds once, runs a first and a steady night, restores the seed for the 10 s first night, times the planner. */
+export async function benchScale(images = IMAGES, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<ScaleBench> {
+  const { seed, first2s, steady, first10s } = await withSeededHost(images, log, async (host, seedFile, work) => {
+    const stateDir = mkdtempSync(join(work, 'state-a-'));
+    log('first night, 2 s previews...');
+    const first2s = await childRun({ seedFile, stateDir, previewMs: 2_000 }, log);
+    log('a steady night...');
+    const steady = await childRun({ seedFile, stateDir, previewMs: 2_000 }, log);
+    // The registry as seeded again (no image was expired: the emulator's lifecycle never ran), and no run state.
+    log('the registry back as seeded, for a first night with 10 s previews...');
+    await restoreSeed(host.child);
+    const first10s = await childRun({ seedFile, stateDir: mkdtempSync(join(work, 'state-b-')), previewMs: 10_000 }, log);
+    return { seed: host.seed, first2s, steady, first10s };
+  });
+  log('planner, 100k images, 5 times...');
+  const planner100kCpuMs = Array.from({ length: 5 }, () => benchPlanner(100_000).cpuMs);
+  const median = [...planner100kCpuMs].sort((a, b) => a - b)[2]!;
+  const runs = [first2s, steady, first10s];
+  return {
+    images: seed.images,
+    repositories: seed.repositories.length,
+    pins: seed.pins.length,
+    first2s,
+    steady,
+    first10s,
+    planner100kCpuMs,
+    bench: {
+      firstRunMin2s: first2s.modelledMin,
+      firstRunMin10s: first10s.modelledMin,
+      steadyNightMin: steady.modelledMin,
+      peakRssMb: Math.max(...runs.map((r) => r.peakRssMb)),
+      callsOverLowerBound: Math.max(...runs.map((r) => r.ratio)),
+      planner100kCpuMs: median,
+    },
+  };
+}
+
 /** While iterating: seeds `images` and runs one first night with `previewMs` previews, its summary line only. */
 export async function benchFirstNight(images: number, previewMs: number, log: (line: string) => void = (line) => process.stderr.write(`${line}\n`)): Promise<ScaleRun> {
-  const work = mkdtempSync(join(tmpdir(), 'ecr-janitor-bench-scale-'));
-  try {
-    log(`seeding ${images.toLocaleString('en-US')} images...`);
-    const host = await startHost(images);
-    const seedFile = join(work, 'seed.json');
-    writeFileSync(seedFile, JSON.stringify(host.seed));
-    try {
-      log(`first night, ${previewMs / 1000} s previews...`);
-      return await childRun({ seedFile, stateDir: mkdtempSync(join(work, 'state-')), previewMs }, log);
-    } finally {
-      stopHost(host.child);
-    }
-  } finally {
-    rmSync(work, { recursive: true, force: true });
-  }
+  return withSeededHost(images, log, (_host, seedFile, work) => {
+    log(`first night, ${previewMs / 1000} s previews...`);
+    return childRun({ seedFile, stateDir: mkdtempSync(join(work, 'state-')), previewMs }, log);
+  });
 }
 
 const n = (value: number) => value.toLocaleString('en-US');
