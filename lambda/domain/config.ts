@@ -3,6 +3,7 @@
 // field-named errors, and the JSON Schema shipped as schema/janitor-config.schema.json for editors.
 // Unknown keys are errors: a typo must not silently disable protection.
 import * as z from 'zod';
+import { SHA256_DIGEST } from './digest.js';
 import { countWildcards, nameMatchesGlob, PROTECTION_TAG_PATTERN } from './patterns.js';
 import type { JanitorConfig } from './types.js';
 
@@ -42,7 +43,6 @@ export const DEFAULT_CONFIG: JanitorConfig = Object.freeze({
 
 /** ECR allows 50 rules; we add one per protected pattern, the keep-* rule, one per CI pattern and the untagged rule. */
 const MAX_RULES = 50;
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 // ECR repository names: lowercase, digits, separators . _ - and / between components.
 const REPOSITORY_RE = /^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/;
 const REPOSITORY_GLOB_RE = /^[a-z0-9._\-/*?]+$/;
@@ -98,7 +98,7 @@ const digestPin = z.strictObject(
     repository: repositoryName,
     digest: z
       .string({ error: (iss) => `must be "sha256:" and 64 lowercase hex digits, got ${got(iss)}` })
-      .regex(DIGEST_RE, { error: (iss) => `must be "sha256:" and 64 lowercase hex digits, got ${got(iss)}` }),
+      .regex(SHA256_DIGEST, { error: (iss) => `must be "sha256:" and 64 lowercase hex digits, got ${got(iss)}` }),
   },
   { error: onWrongType(`must be an object ${DIGEST_PIN_EXAMPLE}`) },
 );

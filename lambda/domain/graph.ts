@@ -1,6 +1,7 @@
 // The image graph: what each image in a repository is, and what holds it alive (its index, its subject).
 // Built from DescribeImages records plus the manifests of image indexes. Anything we cannot read is marked as a problem:
 // the planner keeps it, and an unreadable index makes every untagged image possibly its child.
+import { isSha256Digest } from './digest.js';
 import { BUILDKIT_CACHE_MEDIA_TYPE, IMAGE_MEDIA_TYPES, isIndexMediaType } from './media-types.js';
 import type { Digest, GraphProblem, ImageGraph, ImageKind, ImageNode, ImageRecord, RepositoryInventory } from './types.js';
 
@@ -9,7 +10,6 @@ export { BUILDKIT_CACHE_MEDIA_TYPE, INDEX_MEDIA_TYPES, isIndexMediaType } from '
 
 const ATTESTATION_TYPE_ANNOTATION = 'vnd.docker.reference.type';
 const ATTESTATION_SUBJECT_ANNOTATION = 'vnd.docker.reference.digest';
-const DIGEST_RE = /^sha256:[0-9a-f]{64}$/;
 
 /** The digests whose manifests the graph needs: every image index (BatchGetImage, 100 per call). */
 export function manifestDigestsToFetch(images: readonly ImageRecord[]): Digest[] {
@@ -131,7 +131,7 @@ function readIndexEntries(text: string): IndexEntry[] | string {
   const entries: IndexEntry[] = [];
   for (let i = 0; i < descriptors.length; i++) {
     const d = descriptors[i] as { digest?: unknown; annotations?: Record<string, unknown> } | null;
-    if (typeof d?.digest !== 'string' || !DIGEST_RE.test(d.digest)) return `manifests[${i}].digest is not a sha256 digest`;
+    if (typeof d?.digest !== 'string' || !isSha256Digest(d.digest)) return `manifests[${i}].digest is not a sha256 digest`;
     const annotations = d.annotations;
     const subject = annotations?.[ATTESTATION_SUBJECT_ANNOTATION];
     const entry: IndexEntry = { digest: d.digest };

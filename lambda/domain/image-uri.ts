@@ -1,5 +1,6 @@
 // ECR image URIs as deployments write them: `<account>.dkr.ecr.<region>.amazonaws.com/<repo>[:tag][@sha256:...]`.
 // Pin sources only count references to the janitor's own registry; everything else is somebody else's image.
+import { SHA256_DIGEST } from './digest.js';
 import type { Digest, PinReference } from './types.js';
 
 export interface RegistryAddress {
@@ -17,7 +18,7 @@ export interface EcrImageUri extends RegistryAddress {
 const ECR_HOST = /^(\d{12})\.dkr[.-]ecr(?:-fips)?\.([a-z0-9-]+)\.(?:amazonaws\.com(?:\.cn)?|on\.aws)$/;
 const REPOSITORY = /^[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*$/;
 const TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-export const DIGEST = /^sha256:[0-9a-f]{64}$/;
+export const DIGEST = SHA256_DIGEST;
 
 /** The parts of an ECR image URI, or undefined when `uri` is not one (Docker Hub, another registry, garbage). */
 export function parseEcrImageUri(uri: string): EcrImageUri | undefined {

@@ -173,7 +173,8 @@ function billableBytesOf(graph: ImageGraph): Record<Digest, number> {
 /** The index manifests of images still present: kept in the state so an index is read once, not every night. */
 function indexManifestsOf(inventory: RepositoryInventory, graph: ImageGraph): Record<Digest, string> {
   const manifests: Record<Digest, string> = {};
-  for (const [digest, text] of Object.entries(inventory.manifests)) if (graph.nodes.has(digest)) manifests[digest] = text;
+  const all = inventory.manifests;
+  for (const digest in all) if (graph.nodes.has(digest)) manifests[digest] = all[digest]!;
   return manifests;
 }
 
