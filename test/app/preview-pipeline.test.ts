@@ -49,6 +49,27 @@ async function repositoriesWithAnImage(names: string[]): Promise<void> {
   }
 }
 
+/** ECR modelled in time (the emulator counts previews in polls): each preview is COMPLETE 5 s after its start. */
+function previewsTaking5s(readName: (repository: string, now: number) => string): { pipeline: PreviewPipeline; reads: string[] } {
+  const clock = { now: 0 };
+  const startedAt = new Map<string, number>();
+  const reads: string[] = [];
+  const pipeline = new PreviewPipeline(
+    {
+      startLifecyclePolicyPreview: async (repository) => {
+        startedAt.set(repository, clock.now);
+        return 'started' as const;
+      },
+      readLifecyclePolicyPreview: async (repository) => {
+        reads.push(readName(repository, clock.now));
+        return clock.now >= startedAt.get(repository)! + 5_000 ? { status: 'complete', preview: { expiring: [], transitioning: [] } } : { status: 'in-progress', ours: true };
+      },
+    },
+    { now: () => clock.now, sleep: async (ms) => void (clock.now += ms) },
+  );
+  return { pipeline, reads };
+}
+
 describe('pipelined lifecycle previews', () => {
   it('starts every preview before the first completes and answers each from its own COMPLETE result', async () => {
     // Prepare
@@ -70,22 +91,7 @@ describe('pipelined lifecycle previews', () => {
 
   it('once it has learnt how long previews take, reads each later preview once, when it is done', async () => {
     // Prepare: ECR modelled in time (the emulator's previews are counted in polls): each preview takes 5 s
-    const clock = { now: 0 };
-    const startedAt = new Map<string, number>();
-    const reads: string[] = [];
-    const pipeline = new PreviewPipeline(
-      {
-        startLifecyclePolicyPreview: async (repository) => {
-          startedAt.set(repository, clock.now);
-          return 'started' as const;
-        },
-        readLifecyclePolicyPreview: async (repository) => {
-          reads.push(repository);
-          return clock.now >= startedAt.get(repository)! + 5_000 ? { status: 'complete', preview: { expiring: [], transitioning: [] } } : { status: 'in-progress', ours: true };
-        },
-      },
-      { now: () => clock.now, sleep: async (ms) => void (clock.now += ms) },
-    );
+    const { pipeline, reads } = previewsTaking5s((repository) => repository);
     await pipeline.preview('first', POLICY);
     const readsOfFirst = reads.length;
 
@@ -100,22 +106,7 @@ describe('pipelined lifecycle previews', () => {
 
   it('before any preview has completed, one scout polls and the others are read once, when the scout says they are done', async () => {
     // Prepare: ECR modelled in time, each preview takes 5 s; three start at once
-    const clock = { now: 0 };
-    const startedAt = new Map<string, number>();
-    const reads: string[] = [];
-    const pipeline = new PreviewPipeline(
-      {
-        startLifecyclePolicyPreview: async (repository) => {
-          startedAt.set(repository, clock.now);
-          return 'started' as const;
-        },
-        readLifecyclePolicyPreview: async (repository) => {
-          reads.push(`${repository}@${clock.now}`);
-          return clock.now >= startedAt.get(repository)! + 5_000 ? { status: 'complete', preview: { expiring: [], transitioning: [] } } : { status: 'in-progress', ours: true };
-        },
-      },
-      { now: () => clock.now, sleep: async (ms) => void (clock.now += ms) },
-    );
+    const { pipeline, reads } = previewsTaking5s((repository, now) => `${repository}@${now}`);
 
     // Act
     await Promise.all(['a', 'b', 'c'].map((name) => pipeline.preview(name, POLICY)));

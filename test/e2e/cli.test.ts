@@ -4,10 +4,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/cli.js';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
 import { pushBuildxBuild, pushCacheManifest, pushSingleImage } from '../../emulator/workload.js';
+import { runCli as cli, useEmulatorCliEnvironment } from '../support/cli-harness.js';
 import { callsBetween, DAY, SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 
 const world = useJanitorWorld({ repositories: ['app', 'web'] });
@@ -15,42 +15,8 @@ const world = useJanitorWorld({ repositories: ['app', 'web'] });
 beforeEach(() => {
   // The CLI plans at the wall clock: the registry's history ends now.
   world.emulator.setClock(Date.now() - 10 * DAY);
-  vi.stubEnv('AWS_ENDPOINT_URL_ECR', world.emulator.endpoint);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('AWS_SESSION_TOKEN', undefined);
-  vi.stubEnv('AWS_PROFILE', undefined);
-  vi.stubEnv('AWS_CONFIG_FILE', join(world.stateDir, 'no-aws-config'));
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(world.stateDir, 'no-aws-credentials'));
-  vi.stubEnv('LOG_LEVEL', 'warn');
 });
-
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
-
-/**
- * Runs `main(argv)` in-process, capturing what it writes to stdout and stderr. Preview polls do not wait: the emulator's
- * preview moves on by polls, not by time. (test/build/package.test.ts runs the built CLI as a real process.)
- */
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
-    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout) as typeof process.stdout.write);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr) as typeof process.stderr.write);
-  try {
-    const code = await main(argv, { registryOptions: { previewPollMs: 0 } });
-    return { code, stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+useEmulatorCliEnvironment(world, 'warn');
 
 async function configFile(name: string, config: unknown): Promise<string> {
   const path = join(world.stateDir, name);

@@ -2,47 +2,16 @@
 // --config file, a --state-dir): the same path the Lambda takes for a use event.
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { main } from '../../cli/cli.js';
+import { describe, expect, it } from 'vitest';
 import { pushSingleImage } from '../../emulator/workload.js';
 import { protectionTagFor } from '../../lambda/domain/patterns.js';
+import { runCli as cli, useEmulatorCliEnvironment } from '../support/cli-harness.js';
 import { SMALL, useJanitorWorld } from '../support/emulator-janitor.js';
 import { ecsTaskEvent, HOST } from './support.js';
 
 const world = useJanitorWorld({ repositories: ['app'] });
 
-beforeEach(() => {
-  vi.stubEnv('AWS_ENDPOINT_URL_ECR', world.emulator.endpoint);
-  vi.stubEnv('AWS_REGION', 'us-east-1');
-  vi.stubEnv('AWS_ACCESS_KEY_ID', 'test');
-  vi.stubEnv('AWS_SECRET_ACCESS_KEY', 'test');
-  vi.stubEnv('AWS_SESSION_TOKEN', undefined);
-  vi.stubEnv('AWS_PROFILE', undefined);
-  vi.stubEnv('AWS_CONFIG_FILE', join(world.stateDir, 'no-aws-config'));
-  vi.stubEnv('AWS_SHARED_CREDENTIALS_FILE', join(world.stateDir, 'no-aws-credentials'));
-  vi.stubEnv('LOG_LEVEL', 'silent');
-});
-
-afterEach(() => {
-  vi.unstubAllEnvs();
-});
-
-async function cli(argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout: string[] = [];
-  const stderr: string[] = [];
-  const capture = (into: string[]) => (chunk: string | Uint8Array) => {
-    into.push(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-    return true;
-  };
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation(capture(stdout) as typeof process.stdout.write);
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation(capture(stderr) as typeof process.stderr.write);
-  try {
-    return { code: await main(argv), stdout: stdout.join(''), stderr: stderr.join('') };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-  }
-}
+useEmulatorCliEnvironment(world, 'silent');
 
 async function file(name: string, value: unknown): Promise<string> {
   const path = join(world.stateDir, name);

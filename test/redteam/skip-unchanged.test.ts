@@ -28,6 +28,17 @@ async function pinnedCiImage() {
   return { marks, live };
 }
 
+/** A service runs `prod` (a pin by tag); after a clean night, `prod` moves to a new image half a day later. */
+async function prodPinnedThenMoved() {
+  const marks = memoryChangeMarks();
+  const old = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-1', bytes: SMALL });
+  world.ecs.references = [{ repository: 'app', tag: 'prod', source: 'ecs:prod/api' }];
+  await markedRun(world, config, marks);
+  world.emulator.advanceDays(0.5);
+  const moved = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-2', bytes: SMALL });
+  return { marks, old, moved };
+}
+
 describe('skip what did not change, attacked', () => {
   it('a push whose event arrives late, and twice: the night after it arrives reads whole, once', async () => {
     // Prepare: ci-2 is pushed half a day after night 1; its event is held back past night 2.
@@ -60,12 +71,7 @@ describe('skip what did not change, attacked', () => {
   it('an event lost: the tag a service runs by moves unseen, and the weekly full read catches it', async () => {
     // Prepare: the service runs `prod` (a pin by tag, resolved at each full read). `prod` moves to a new image and
     // EventBridge never delivers the push.
-    const marks = memoryChangeMarks();
-    const old = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-1', bytes: SMALL });
-    world.ecs.references = [{ repository: 'app', tag: 'prod', source: 'ecs:prod/api' }];
-    await markedRun(world, config, marks);
-    world.emulator.advanceDays(0.5);
-    const moved = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-2', bytes: SMALL });
+    const { marks, old, moved } = await prodPinnedThenMoved();
     world.nextNight(0.5);
     const skipped: number[] = [];
     for (let night = 1; night < 7; night++) {
@@ -87,12 +93,7 @@ describe('skip what did not change, attacked', () => {
 
   it('a tag moved to another image is a push: the image it left is protected at once, the new one the next night', async () => {
     // Prepare
-    const marks = memoryChangeMarks();
-    const old = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-1', bytes: SMALL });
-    world.ecs.references = [{ repository: 'app', tag: 'prod', source: 'ecs:prod/api' }];
-    await markedRun(world, config, marks);
-    world.emulator.advanceDays(0.5);
-    const moved = await pushSingleImage(world.client, 'app', { tags: ['prod'], seed: 'prod-2', bytes: SMALL });
+    const { marks, old, moved } = await prodPinnedThenMoved();
     const event = await deliver(world, config, marks, ecrImageEvent('PUSH', 'app', moved.digest, world.clock.now(), 'prod'));
     world.nextNight(0.5);
 
