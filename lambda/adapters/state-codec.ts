@@ -7,7 +7,14 @@ import { StateIntegrityError } from '../app/ports.js';
 import { canonicalJson, isRecord } from '../domain/canonical-json.js';
 import { sha256Digest } from '../domain/digest.js';
 import { parseUnchangedBasis } from '../domain/change-check.js';
-import type { RepositoryState } from '../domain/types.js';
+import type { Digest, LastInventory, RepositoryState } from '../domain/types.js';
+
+/** lastInventory as written before it was stored in columns (digest -> bytes): still read, and checked as written. */
+interface LastInventoryByDigest {
+  at: number;
+  bytes: Record<Digest, number>;
+  tags?: Record<string, Digest>;
+}
 
 /** `sha256:<hex>` over the canonical JSON (keys sorted, no whitespace) of the state's known fields. */
 export function stateChecksum(state: RepositoryState): string {
@@ -16,7 +23,7 @@ export function stateChecksum(state: RepositoryState): string {
 
 export function stateToText(state: RepositoryState): string {
   const body = knownFields(state);
-  return `${JSON.stringify({ ...body, checksum: stateChecksum(body) }, null, 2)}\n`;
+  return `${JSON.stringify({ ...body, checksum: sha256Digest(canonicalJson(body)) }, null, 2)}\n`;
 }
 
 /**
@@ -39,17 +46,12 @@ export function parseStateText(text: string, where: string, expectedRepository: 
   if (typeof repository !== 'string') fail('repository must be a string');
   if (!isRecord(pinsLastSeen)) fail('pinsLastSeen must be an object of digest -> epoch milliseconds');
   const state: RepositoryState = { repository, pinsLastSeen: numbersOf(pinsLastSeen, 'pinsLastSeen', fail) };
+  // What the checksum covers: lastInventory as it was written (columns, or the older digest -> bytes object).
+  let storedInventory: LastInventory | LastInventoryByDigest | undefined;
   if (lastInventory !== undefined) {
-    if (!isRecord(lastInventory)) return fail('lastInventory must be an object { at, bytes }');
-    if (!isFiniteNumber(lastInventory.at)) fail('lastInventory.at must be a number');
-    if (!isRecord(lastInventory.bytes)) fail('lastInventory.bytes must be an object of digest -> bytes');
-    state.lastInventory = { at: lastInventory.at, bytes: numbersOf(lastInventory.bytes, 'lastInventory.bytes', fail) };
-    if (lastInventory.tags !== undefined) {
-      if (!isRecord(lastInventory.tags) || Object.values(lastInventory.tags).some((digest) => typeof digest !== 'string')) {
-        fail('lastInventory.tags must be an object of tag -> digest');
-      }
-      state.lastInventory.tags = lastInventory.tags as Record<string, string>;
-    }
+    const read = readLastInventory(lastInventory, fail);
+    state.lastInventory = read.columns;
+    storedInventory = read.stored;
   }
   if (indexManifests !== undefined) {
     if (!isRecord(indexManifests) || Object.values(indexManifests).some((text) => typeof text !== 'string')) {
@@ -92,22 +94,41 @@ export function parseStateText(text: string, where: string, expectedRepository: 
   if (checksum === undefined) {
     throw new StateIntegrityError(`${where}: has no checksum (written before ecr-janitor checked its state, or by hand)`, 'unchecked');
   }
-  const expected = stateChecksum(state);
+  const expected = sha256Digest(canonicalJson(knownFields(state, storedInventory)));
   if (checksum !== expected) {
     throw new StateIntegrityError(`${where}: checksum ${JSON.stringify(checksum)} does not match its content (${expected}); it was changed outside the janitor`, 'checksum');
   }
   return state;
 }
 
+function readLastInventory(value: unknown, fail: (problem: string) => never): { columns: LastInventory; stored: LastInventory | LastInventoryByDigest } {
+  if (!isRecord(value)) return fail('lastInventory must be an object { at, digests, bytes }');
+  if (!isFiniteNumber(value.at)) fail('lastInventory.at must be a number');
+  let tags: Record<string, Digest> | undefined;
+  if (value.tags !== undefined) {
+    if (!isRecord(value.tags) || Object.values(value.tags).some((digest) => typeof digest !== 'string')) fail('lastInventory.tags must be an object of tag -> digest');
+    tags = value.tags as Record<string, Digest>;
+  }
+  const withTags = tags !== undefined ? { tags } : {};
+  if (isRecord(value.bytes) && value.digests === undefined) {
+    const byDigest = numbersOf(value.bytes, 'lastInventory.bytes', fail);
+    return { columns: { at: value.at, digests: Object.keys(byDigest), bytes: Object.values(byDigest), ...withTags }, stored: { at: value.at, bytes: byDigest, ...withTags } };
+  }
+  const { digests, bytes } = value;
+  if (!Array.isArray(digests) || !digests.every((digest) => typeof digest === 'string')) fail('lastInventory.digests must be a list of digests');
+  if (!Array.isArray(bytes) || !bytes.every(isFiniteNumber)) fail('lastInventory.bytes must be a list of byte counts, one per digest');
+  if (bytes.length !== digests.length) fail(`lastInventory.bytes has ${bytes.length} entries for ${digests.length} digests: they must pair up`);
+  const columns = { at: value.at, digests: digests as Digest[], bytes: bytes as number[], ...withTags };
+  return { columns, stored: columns };
+}
+
 /** Only the fields the janitor reads: what is stored is exactly what is checked. */
-function knownFields(state: RepositoryState): RepositoryState {
-  const { repository, pinsLastSeen, lastInventory, indexManifests, heldPolicyText, pinBaseline, janitorReads, unchanged, previewRunning } = state;
+function knownFields(state: RepositoryState, lastInventory: LastInventory | LastInventoryByDigest | undefined = state.lastInventory): Record<string, unknown> {
+  const { repository, pinsLastSeen, indexManifests, heldPolicyText, pinBaseline, janitorReads, unchanged, previewRunning } = state;
   return {
     repository,
     pinsLastSeen,
-    ...(lastInventory !== undefined
-      ? { lastInventory: { at: lastInventory.at, bytes: lastInventory.bytes, ...(lastInventory.tags !== undefined ? { tags: lastInventory.tags } : {}) } }
-      : {}),
+    ...(lastInventory !== undefined ? { lastInventory: storedLastInventory(lastInventory) } : {}),
     ...(indexManifests !== undefined ? { indexManifests } : {}),
     ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     ...(janitorReads !== undefined ? { janitorReads } : {}),
@@ -115,6 +136,11 @@ function knownFields(state: RepositoryState): RepositoryState {
     ...(unchanged !== undefined ? { unchanged } : {}),
     ...(previewRunning !== undefined ? { previewRunning: { startedAt: previewRunning.startedAt, policyFingerprint: previewRunning.policyFingerprint } } : {}),
   };
+}
+
+function storedLastInventory(inventory: LastInventory | LastInventoryByDigest): LastInventory | LastInventoryByDigest {
+  const tags = inventory.tags !== undefined ? { tags: inventory.tags } : {};
+  return 'digests' in inventory ? { at: inventory.at, digests: inventory.digests, bytes: inventory.bytes, ...tags } : { at: inventory.at, bytes: inventory.bytes, ...tags };
 }
 
 function numbersOf(record: Record<string, unknown>, field: string, fail: (problem: string) => never): Record<string, number> {

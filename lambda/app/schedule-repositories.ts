@@ -47,7 +47,7 @@ export async function sizesFromState(store: StateStore, repositories: readonly s
       const repository = repositories[next++]!;
       try {
         const state = await store.load(repository);
-        if (state?.lastInventory) sizes.set(repository, Object.keys(state.lastInventory.bytes).length);
+        if (state?.lastInventory) sizes.set(repository, state.lastInventory.digests.length);
       } catch {
         // Unknown size; the state itself is judged when the repository runs.
       }

@@ -151,7 +151,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
     nextState: {
       repository: inventory.repository,
       pinsLastSeen: lastSeen,
-      lastInventory: { at: now, bytes: billableBytesOf(graph), tags: tagDigests },
+      lastInventory: { at: now, ...billableBytesOf(graph), tags: tagDigests },
       indexManifests: indexManifestsOf(inventory, graph),
       ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
@@ -162,12 +162,14 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   };
 }
 
-function billableBytesOf(graph: ImageGraph): Record<Digest, number> {
-  const bytes: Record<Digest, number> = {};
+function billableBytesOf(graph: ImageGraph): { digests: Digest[]; bytes: number[] } {
+  const digests: Digest[] = [];
+  const bytes: number[] = [];
   graph.nodes.forEach((node, digest) => {
-    bytes[digest] = node.billableBytes;
+    digests.push(digest);
+    bytes.push(node.billableBytes);
   });
-  return bytes;
+  return { digests, bytes };
 }
 
 /** The index manifests of images still present: kept in the state so an index is read once, not every night. */

@@ -10,15 +10,15 @@ export interface Amount {
 
 /** Images the previous run saw that are gone now, with the bytes the previous inventory gave them. */
 export function reapedSince(previous: RepositoryState | null, inventory: RepositoryInventory): Amount {
-  const before = previous?.lastInventory?.bytes;
+  const before = previous?.lastInventory;
   if (!before) return { images: 0, bytes: 0 };
   const present = new Set(inventory.images.map((image) => image.digest));
   let images = 0;
   let bytes = 0;
-  for (const [digest, size] of Object.entries(before)) {
-    if (present.has(digest)) continue;
+  for (let i = 0; i < before.digests.length; i++) {
+    if (present.has(before.digests[i]!)) continue;
     images += 1;
-    bytes += size;
+    bytes += before.bytes[i]!;
   }
   return { images, bytes };
 }
@@ -36,18 +36,19 @@ export interface GoneImage {
  * policy or deleted by anyone else: ECR's inventory cannot tell them apart.
  */
 export function goneSince(previous: RepositoryState | null, inventory: RepositoryInventory): GoneImage[] {
-  const before = previous?.lastInventory?.bytes;
+  const before = previous?.lastInventory;
   if (!before) return [];
   const present = new Set(inventory.images.map((image) => image.digest));
   const tagsOf = new Map<string, string[]>();
-  for (const [tag, digest] of Object.entries(previous?.lastInventory?.tags ?? {})) {
+  for (const [tag, digest] of Object.entries(before.tags ?? {})) {
     const tags = tagsOf.get(digest);
     if (tags) tags.push(tag);
     else tagsOf.set(digest, [tag]);
   }
   const gone: GoneImage[] = [];
-  for (const [digest, bytes] of Object.entries(before)) {
-    if (!present.has(digest)) gone.push({ digest, bytes, tags: (tagsOf.get(digest) ?? []).sort() });
+  for (let i = 0; i < before.digests.length; i++) {
+    const digest = before.digests[i]!;
+    if (!present.has(digest)) gone.push({ digest, bytes: before.bytes[i]!, tags: (tagsOf.get(digest) ?? []).sort() });
   }
   return gone.sort((a, b) => b.bytes - a.bytes || a.digest.localeCompare(b.digest));
 }

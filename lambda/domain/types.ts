@@ -115,16 +115,26 @@ export interface PinReference {
   source: string;
 }
 
+/**
+ * The previous run's inventory: what disappeared since is "reaped". Columns, not a digest-keyed object: 100k digests
+ * as object keys cost the planner more than the rest of its output (V8 interns every key), and the state's checksum
+ * would sort them. `tags`: tag -> digest for every tag but protection tags, so an ECR push event can tell which image
+ * a moved tag left (protect-on-event).
+ */
+export interface LastInventory {
+  at: number;
+  /** Every image's digest; `bytes[i]` is the billable bytes of `digests[i]`. */
+  digests: Digest[];
+  bytes: number[];
+  tags?: Record<string, Digest>;
+}
+
 /** Durable per-repository state kept between runs (S3 object in AWS, a file on a laptop). */
 export interface RepositoryState {
   repository: string;
   /** Pinned digest -> last time (epoch ms) a pin source reported it. Drives the grace period. */
   pinsLastSeen: Record<Digest, number>;
-  /**
-   * The previous run's inventory, digest -> billable bytes: what disappeared since is "reaped". `tags`: tag -> digest
-   * for every tag but protection tags, so an ECR push event can tell which image a moved tag left (protect-on-event).
-   */
-  lastInventory?: { at: number; bytes: Record<Digest, number>; tags?: Record<string, Digest> };
+  lastInventory?: LastInventory;
   /**
    * Manifest text of the repository's image indexes, by digest. A digest names its bytes, so an index is read once,
    * not every night: fewer calls, and no BatchGetImage that would count as a pull of every index.

@@ -11,7 +11,7 @@ const DAY = 86_400_000;
 const state: RepositoryState = {
   repository: 'team/app',
   pinsLastSeen: { [DIGEST]: 1_700_000_000_000 },
-  lastInventory: { at: 1_700_000_000_000, bytes: { [DIGEST]: 42 } },
+  lastInventory: { at: 1_700_000_000_000, digests: [DIGEST], bytes: [42] },
   indexManifests: { [DIGEST]: '{"schemaVersion":2,"manifests":[]}' },
   heldPolicyText: '{"rules":[]}',
 };
@@ -103,6 +103,49 @@ describe('state codec', () => {
 
     // Assess
     expect(Object.keys(stored).sort()).toEqual(['checksum', 'heldPolicyText', 'indexManifests', 'lastInventory', 'pinsLastSeen', 'repository']);
+  });
+
+  // Written by the release that stored lastInventory as digest -> bytes (its stateToText, verbatim): an upgrade must read
+  // it, checked as written, or every repository's state would look tampered with the first night after the upgrade.
+  const OTHER = `sha256:${'b'.repeat(64)}`;
+  const writtenByDigest = {
+    repository: 'team/app',
+    pinsLastSeen: { [DIGEST]: 1700000000000 },
+    lastInventory: { at: 1700000000000, bytes: { [DIGEST]: 42, [OTHER]: 7 }, tags: { main: DIGEST } },
+    checksum: 'sha256:e1136de4cad035c0fca5d74a34d6dea5730d3cd8bfc133a924d7217923295d89',
+  };
+
+  it('reads a state written with lastInventory as digest -> bytes into columns, checksum and all', () => {
+    // Act
+    const read = parseStateText(JSON.stringify(writtenByDigest), 'state/team/app', 'team/app');
+
+    // Assess
+    expect(read.lastInventory).toEqual({ at: 1700000000000, digests: [DIGEST, OTHER], bytes: [42, 7], tags: { main: DIGEST } });
+    expect(read.pinsLastSeen).toEqual({ [DIGEST]: 1700000000000 });
+  });
+
+  it('refuses a digest -> bytes state whose byte count was edited (checksum)', () => {
+    // Prepare
+    const edited = { ...writtenByDigest, lastInventory: { ...writtenByDigest.lastInventory, bytes: { [DIGEST]: 42, [OTHER]: 8 } } };
+
+    // Act
+    const error = parseError(JSON.stringify(edited), 'team/app');
+
+    // Assess
+    expect(error).toMatchObject({ reason: 'checksum' });
+  });
+
+  it('writes lastInventory back in columns, with a checksum over the columns', () => {
+    // Prepare
+    const read = parseStateText(JSON.stringify(writtenByDigest), 'state/team/app', 'team/app');
+
+    // Act
+    const stored = JSON.parse(stateToText(read)) as { lastInventory: Record<string, unknown>; checksum: string };
+
+    // Assess
+    expect(stored.lastInventory).toEqual({ at: 1700000000000, digests: [DIGEST, OTHER], bytes: [42, 7], tags: { main: DIGEST } });
+    expect(stored.checksum).not.toBe(writtenByDigest.checksum);
+    expect(parseStateText(JSON.stringify(stored), 'state/team/app', 'team/app')).toEqual(read);
   });
 
   it.each([

@@ -17,7 +17,7 @@ afterEach(async () => {
 const state: RepositoryState = {
   repository: 'team/web',
   pinsLastSeen: { [digestOf('pinned')]: 1_700_000_000_000 },
-  lastInventory: { at: 1_700_000_000_000, bytes: { [digestOf('pinned')]: 1234, [digestOf('other')]: 99 } },
+  lastInventory: { at: 1_700_000_000_000, digests: [digestOf('pinned'), digestOf('other')], bytes: [1234, 99] },
 };
 
 describe('file state store', () => {
@@ -79,7 +79,9 @@ describe('file state store', () => {
     ['a wrong repository', '{"repository":"other","pinsLastSeen":{}}', /repository is "other", expected "app"/],
     ['a pin time that is not a number', '{"repository":"app","pinsLastSeen":{"sha256:x":"yesterday"}}', /pinsLastSeen\["sha256:x"\] must be a number/],
     ['no pinsLastSeen', '{"repository":"app"}', /pinsLastSeen must be an object/],
-    ['a bad lastInventory', '{"repository":"app","pinsLastSeen":{},"lastInventory":{"at":1,"bytes":[]}}', /lastInventory.bytes must be an object/],
+    ['lastInventory bytes that do not pair with its digests', '{"repository":"app","pinsLastSeen":{},"lastInventory":{"at":1,"digests":["sha256:a"],"bytes":[]}}', /lastInventory.bytes has 0 entries for 1 digests: they must pair up/],
+    ['lastInventory byte counts that are not numbers', '{"repository":"app","pinsLastSeen":{},"lastInventory":{"at":1,"digests":["sha256:a"],"bytes":["1"]}}', /lastInventory.bytes must be a list of byte counts, one per digest/],
+    ['lastInventory without its digests', '{"repository":"app","pinsLastSeen":{},"lastInventory":{"at":1,"bytes":[]}}', /lastInventory.digests must be a list of digests/],
   ])('a file with %s is an error naming the problem', async (_, text, problem) => {
     // Prepare
     await writeFile(join(dir, 'app.json'), text);

@@ -44,7 +44,7 @@ function fakeBucket(objects = new Map<string, string>()) {
 const state: RepositoryState = {
   repository: 'team/web',
   pinsLastSeen: { [digestOf('pinned')]: 1_700_000_000_000 },
-  lastInventory: { at: 1_700_000_000_000, bytes: { [digestOf('pinned')]: 1234 } },
+  lastInventory: { at: 1_700_000_000_000, digests: [digestOf('pinned')], bytes: [1234] },
 };
 
 describe('S3 state store', () => {

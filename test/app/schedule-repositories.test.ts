@@ -38,7 +38,7 @@ describe('sizesFromState', () => {
   it("reads each repository's image count from its last inventory; a missing or unreadable state is unknown", async () => {
     // Prepare
     const states: Record<string, RepositoryState> = {
-      big: { repository: 'big', pinsLastSeen: {}, lastInventory: { at: 0, bytes: { 'sha256:1': 1, 'sha256:2': 2 } } },
+      big: { repository: 'big', pinsLastSeen: {}, lastInventory: { at: 0, digests: ['sha256:1', 'sha256:2'], bytes: [1, 2] } },
     };
     const store: StateStore = {
       load: async (repository) => {

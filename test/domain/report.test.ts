@@ -6,7 +6,7 @@ import type { RepositoryInventory, RepositoryState } from '../../lambda/domain/t
 const state: RepositoryState = {
   repository: 'app',
   pinsLastSeen: {},
-  lastInventory: { at: 0, bytes: { 'sha256:a': 10, 'sha256:b': 30, 'sha256:c': 20 }, tags: { 'ci-1': 'sha256:b', latest: 'sha256:b', 'ci-0': 'sha256:a' } },
+  lastInventory: { at: 0, digests: ['sha256:a', 'sha256:b', 'sha256:c'], bytes: [10, 30, 20], tags: { 'ci-1': 'sha256:b', latest: 'sha256:b', 'ci-0': 'sha256:a' } },
 };
 
 function inventoryOf(...digests: string[]): RepositoryInventory {

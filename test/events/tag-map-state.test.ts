@@ -7,7 +7,7 @@ import type { RepositoryState } from '../../lambda/domain/types.js';
 
 const A = `sha256:${'a'.repeat(64)}`;
 const B = `sha256:${'b'.repeat(64)}`;
-const STATE: RepositoryState = { repository: 'app', pinsLastSeen: {}, lastInventory: { at: 1, bytes: { [A]: 10, [B]: 20 }, tags: { main: A, '1.0': B } } };
+const STATE: RepositoryState = { repository: 'app', pinsLastSeen: {}, lastInventory: { at: 1, digests: [A, B], bytes: [10, 20], tags: { main: A, '1.0': B } } };
 
 describe('tag map in the run state', () => {
   it('round-trips through the state text', () => {

@@ -166,7 +166,8 @@ describe('handler: EMF metrics', () => {
 
     // Act
     const night1 = await invoke();
-    const inventory = (await world.stateStore.load('app'))!.lastInventory!.bytes;
+    const last = (await world.stateStore.load('app'))!.lastInventory!;
+    const inventory = Object.fromEntries(last.digests.map((digest, i) => [digest, last.bytes[i]!]));
     const lifecycle = world.nextNight();
     const emfFrom = world.emf.length;
     const night2 = await invoke();
