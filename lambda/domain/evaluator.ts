@@ -9,7 +9,7 @@
 //   image being restored (ACTIVATING) is in neither, so no rule acts on it. Shielding is per storage class too.
 // - after a restore from archive, ages and ranks in standard count from lastActivatedAt, not from the push;
 //   sinceImageTransitioned counts from lastArchivedAt (an archived image without one is never selected by age).
-import { tagsMatchPatternList, tagsMatchPrefixList } from './patterns.js';
+import { patternMatcher } from './patterns.js';
 import { DAY_MS } from './time.js';
 import type { Digest, ImageGraph, ImageNode, ImageRecord, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
 
@@ -38,21 +38,37 @@ export function rankOrder(graph: ImageGraph): RankOrder {
 
 /** `order`: rankOrder of a graph with the same images, parents and subjects as this one (tags may differ). */
 export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number, order?: RankOrder): Map<Digest, RuleOutcome> {
-  const rankable = order ? order.map((digest) => graph.nodes.get(digest)!) : rankableNewestFirst(graph);
-  const outcomes = new Map<Digest, RuleOutcome>();
-  const claimed = new Set<Digest>(); // matched a higher-priority rule's tag requirements
+  return evaluatePolicyAt(policy, graph, [now], order)[0]!;
+}
+
+/**
+ * evaluatePolicy at each of `times`, one map per time. Which images a rule selects and shields does not depend on the
+ * time, only which of them it acts on: one pass over the images serves every time.
+ */
+export function evaluatePolicyAt(policy: LifecyclePolicy, graph: ImageGraph, times: readonly number[], order?: RankOrder): Map<Digest, RuleOutcome>[] {
+  const rankable = order ? nodesInOrder(order, graph) : rankableNewestFirst(graph);
+  const outcomes = times.map(() => new Map<Digest, RuleOutcome>());
+  // Per time and rank position: matched a higher-priority rule's tag requirements (shielded), or already acted on.
+  // Flags by position, not sets of digests: a plan evaluates over 100k images, and each set was 100k entries.
+  const taken = times.map(() => new Uint8Array(rankable.length));
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   // Indexed loops: one plan evaluates a few times over 100k images, before the code is optimised.
   for (const rule of rules) {
-    const matching: ImageNode[] = [];
-    for (let i = 0; i < rankable.length; i++) if (selects(rule, rankable[i]!)) matching.push(rankable[i]!);
-    const acted = candidates(rule, matching, now);
-    for (let i = 0; i < acted.length; i++) {
-      const digest = acted[i]!.record.digest;
-      if (claimed.has(digest) || outcomes.has(digest)) continue;
-      outcomes.set(digest, { digest, rulePriority: rule.rulePriority, action: rule.action.type });
+    const select = selector(rule);
+    const matching: number[] = [];
+    for (let i = 0; i < rankable.length; i++) if (select(rankable[i]!)) matching.push(i);
+    for (let t = 0; t < times.length; t++) {
+      const acted = candidates(rule, matching, rankable, times[t]!);
+      const flags = taken[t]!;
+      for (let i = 0; i < acted.length; i++) {
+        const position = acted[i]!;
+        if (flags[position] !== 0) continue;
+        const digest = rankable[position]!.record.digest;
+        outcomes[t]!.set(digest, { digest, rulePriority: rule.rulePriority, action: rule.action.type });
+        flags[position] = 1;
+      }
+      for (let i = 0; i < matching.length; i++) flags[matching[i]!] = 1;
     }
-    for (let i = 0; i < matching.length; i++) claimed.add(matching[i]!.record.digest);
   }
   return outcomes;
 }
@@ -77,38 +93,79 @@ export function isRankable(node: ImageNode, graph: ImageGraph): boolean {
 
 /** Whether the rule's selection (tag status, tag lists, storage class) matches the image. */
 export function selects(rule: LifecycleRule, node: ImageNode): boolean {
-  const s = rule.selection;
-  const storage = storageClassOf(node.record);
-  if (storage === undefined || (s.storageClass ?? 'standard') !== storage) return false;
-  const tags = node.record.tags;
+  return selector(rule)(node);
+}
+
+const selectors = new WeakMap<LifecycleRule, (node: ImageNode) => boolean>();
+
+/** The rule's selection as a function of an image, its tag patterns resolved once (it runs for every ranked image). */
+function selector(rule: LifecycleRule): (node: ImageNode) => boolean {
+  let select = selectors.get(rule);
+  if (select === undefined) {
+    select = compileSelection(rule.selection);
+    selectors.set(rule, select);
+  }
+  return select;
+}
+
+function compileSelection(s: LifecycleRule['selection']): (node: ImageNode) => boolean {
+  const storageClass: StorageClass = s.storageClass ?? 'standard';
+  const inClass = (node: ImageNode) => storageClassOf(node.record) === storageClass;
   switch (s.tagStatus) {
     case 'untagged':
-      return tags.length === 0;
+      return (node) => node.record.tags.length === 0 && inClass(node);
     case 'any':
-      return true;
-    case 'tagged':
-      if (tags.length === 0) return false;
-      if (s.tagPatternList) return tagsMatchPatternList(tags, s.tagPatternList);
-      if (s.tagPrefixList) return tagsMatchPrefixList(tags, s.tagPrefixList);
-      return false;
+      return inClass;
+    case 'tagged': {
+      // Several patterns (or prefixes) in one list must all match, each by at least one tag (AND).
+      const lists = s.tagPatternList ?? s.tagPrefixList;
+      if (!lists) return () => false;
+      const tests = s.tagPatternList ? s.tagPatternList.map(patternMatcher) : s.tagPrefixList!.map((prefix) => (tag: string) => tag.startsWith(prefix));
+      return (node) => {
+        const tags = node.record.tags;
+        if (tags.length === 0 || !inClass(node)) return false;
+        for (let p = 0; p < tests.length; p++) {
+          let matched = false;
+          for (let t = 0; t < tags.length && !matched; t++) matched = tests[p]!(tags[t]!);
+          if (!matched) return false;
+        }
+        return true;
+      };
+    }
     default:
-      return false;
+      return () => false;
   }
 }
 
-/** The images (newest first) a rule would act on, before higher-priority shielding. */
-function candidates(rule: LifecycleRule, matching: readonly ImageNode[], now: number): ImageNode[] {
+/** The nodes of `order` in the graph, looked up once per order and graph: a plan evaluates several policies over them. */
+const rankedNodes = new WeakMap<RankOrder, { nodes: ImageGraph['nodes']; ranked: ImageNode[] }>();
+
+function nodesInOrder(order: RankOrder, graph: ImageGraph): ImageNode[] {
+  const known = rankedNodes.get(order);
+  // The same node map means the same node objects: tag changes replace a node's record, never the node.
+  if (known !== undefined && known.nodes === graph.nodes) return known.ranked;
+  const ranked = order.map((digest) => graph.nodes.get(digest)!);
+  rankedNodes.set(order, { nodes: graph.nodes, ranked });
+  return ranked;
+}
+
+/** The rank positions (newest first) of the images a rule would act on, before higher-priority shielding. */
+function candidates(rule: LifecycleRule, matching: readonly number[], rankable: readonly ImageNode[], now: number): number[] {
   const s = rule.selection;
+  const record = (position: number) => rankable[position]!.record;
   switch (s.countType) {
     case 'imageCountMoreThan':
       return matching.slice(s.countNumber);
     case 'sinceImagePushed':
-      return matching.filter((node) => now - activeSince(node.record) > s.countNumber * DAY_MS);
+      return matching.filter((position) => now - activeSince(record(position)) > s.countNumber * DAY_MS);
     case 'sinceImagePulled':
       // A pull before a restore says nothing about use since: the restore counts as the latest activity.
-      return matching.filter((node) => now - Math.max(node.record.lastPulledAt ?? 0, activeSince(node.record)) > s.countNumber * DAY_MS);
+      return matching.filter((position) => now - Math.max(record(position).lastPulledAt ?? 0, activeSince(record(position))) > s.countNumber * DAY_MS);
     case 'sinceImageTransitioned':
-      return matching.filter((node) => node.record.lastArchivedAt !== undefined && now - node.record.lastArchivedAt > s.countNumber * DAY_MS);
+      return matching.filter((position) => {
+        const archivedAt = record(position).lastArchivedAt;
+        return archivedAt !== undefined && now - archivedAt > s.countNumber * DAY_MS;
+      });
     default:
       return [];
   }

@@ -124,10 +124,12 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
       // Parents are in the graph by construction: filter only when one is missing, or when one expires now.
       const presentParents = node.parents.every(isPresent) ? node.parents : node.parents.filter(isPresent);
       if (presentParents.length > 0) {
+        // heldBy shares the node's own list when nothing was filtered out: no copy per child of 100k images (nothing
+        // changes a node's parents once the graph is built).
         const living = presentParents.some(expiresNow) ? presentParents.filter(survivesNow) : presentParents;
         const attestation = node.kind === 'attestation';
-        if (living.length > 0) return decision(node, 'keep', inIndexReason(attestation, true, living[0]!), undefined, [...living]);
-        return decision(node, 'pending', inIndexReason(attestation, false, presentParents[0]!), undefined, [...presentParents]);
+        if (living.length > 0) return decision(node, 'keep', inIndexReason(attestation, true, living[0]!), undefined, living);
+        return decision(node, 'pending', inIndexReason(attestation, false, presentParents[0]!), undefined, presentParents);
       }
     }
     if (node.kind === 'referrer' && node.subject) {

@@ -19,11 +19,8 @@ import {
   validationFailureMessage,
   withArchiveProtection,
 } from './policy.js';
-import { HOUR_MS } from './time.js';
+import { HOLD_HORIZON_MS } from './time.js';
 import type { Digest, ImageGraph, JanitorConfig, LifecyclePolicy, PolicyPlan, RuleOutcome } from './types.js';
-
-/** ECR expires an eligible image within a day; the next run is a day away: look that far ahead, with slack. */
-const HOLD_HORIZON_MS = 26 * HOUR_MS;
 
 export const EMPTY_POLICY: LifecyclePolicy = { rules: [] };
 
@@ -200,11 +197,13 @@ export function holdReason(
   wanted: ReadonlyMap<Digest, unknown>,
   now: number,
   order?: RankOrder,
+  /** `effective`'s outcomes at now + HOLD_HORIZON_MS over this graph's tags, when already evaluated. */
+  evaluatedSoon?: Map<Digest, RuleOutcome>,
 ): string | undefined {
   if (effective.rules.length === 0 || isHoldPolicy(effective)) return undefined;
   // Pins known and nothing to protect: nothing can be at risk, whatever the policy expires.
   if (pins.known && wanted.size === 0) return undefined;
-  const soon = [...evaluatePolicy(effective, graph, now + HOLD_HORIZON_MS, order).keys()];
+  const soon = [...(evaluatedSoon ?? evaluatePolicy(effective, graph, now + HOLD_HORIZON_MS, order)).keys()];
   if (!pins.known) {
     return soon.length > 0
       ? `pin discovery failed and the installed policy would expire ${soon.length} image(s) by the next run, any of which may be a new pin`

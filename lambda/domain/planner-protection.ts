@@ -1,9 +1,9 @@
 // Planner, protection: which images need a protection tag (pins, their grace, referrers and subjects, images we are
 // unsure of), which tags to add and which lapsed ones to remove. Reasons are typed (protection-reasons.ts).
-import { evaluatePolicy, isRankable, type RankOrder, storageClassOf } from './evaluator.js';
+import { evaluatePolicy, evaluatePolicyAt, isRankable, type RankOrder, storageClassOf } from './evaluator.js';
 import { digestOfProtectionTag, protectionTagFor } from './patterns.js';
 import { protectionRank, protectionText, type ProtectionReason } from './protection-reasons.js';
-import { DAY_MS } from './time.js';
+import { DAY_MS, HOLD_HORIZON_MS } from './time.js';
 import type { Digest, ImageGraph, ImageNode, ImageRecord, JanitorConfig, LifecyclePolicy, RepositoryState, RuleOutcome, TagChange } from './types.js';
 
 /** What the pin sources said: the pinned digests of this repository, or why nobody can tell. */
@@ -133,6 +133,8 @@ export interface FirstEvaluation {
   /** The tags it was made with: digest -> tags, for the images whose tags it changed. */
   tags: Map<Digest, string[]>;
   outcomes: Map<Digest, RuleOutcome>;
+  /** The same evaluation at now + HOLD_HORIZON_MS, for the hold check (one pass over the images serves both). */
+  soon: Map<Digest, RuleOutcome>;
 }
 
 /**
@@ -215,8 +217,8 @@ export function planProtection(
   if (open.length > 0) {
     const firstTags = applyTagChanges(graph, additionsFor(graph, ownTagged, wanted), tentativeRemovals(graph, ownTagged, wanted));
     withTagsApplied(graph, firstTags, (firstGraph) => {
-      const firstOutcomes = evaluatePolicy(policy, firstGraph, now, order);
-      first = { policy, tags: firstTags, outcomes: firstOutcomes };
+      const [firstOutcomes, soon] = evaluatePolicyAt(policy, firstGraph, [now, now + HOLD_HORIZON_MS], order) as [Map<Digest, RuleOutcome>, Map<Digest, RuleOutcome>];
+      first = { policy, tags: firstTags, outcomes: firstOutcomes, soon };
       for (const node of open) {
         const digest = node.record.digest;
         if (node.kind === 'referrer' && node.subject && survives(node.subject, firstGraph, firstOutcomes, wanted, new Set())) {

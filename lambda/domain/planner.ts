@@ -107,7 +107,9 @@ export function planRepository(input: PlanInput): RepositoryPlan {
       outcomes = evaluatePolicy(effective, finalGraph, now, order);
     }
   }
-  const hold = holdReason(effective, finalGraph, pins, protection.wanted, now, order);
+  // Reused outcomes came with the same evaluation at the hold's horizon: valid while the policy in force is that one.
+  const evaluatedSoon = reused && effective === protectionPolicy ? protection.first?.soon : undefined;
+  const hold = holdReason(effective, finalGraph, pins, protection.wanted, now, order, evaluatedSoon);
   if (hold && policy.action === 'skip') {
     warnings.push(`existingPolicy is "skip", so the repository's own policy stays although ${hold}`);
   } else if (hold) {

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { evaluatePolicy } from '../../lambda/domain/evaluator.js';
+import { evaluatePolicy, evaluatePolicyAt } from '../../lambda/domain/evaluator.js';
 import { buildImageGraph } from '../../lambda/domain/graph.js';
 import type { Digest, LifecyclePolicy, LifecycleRule, RepositoryInventory } from '../../lambda/domain/types.js';
 import { DAY, InventoryBuilder, sha256, T0 } from '../support/inventory-builder.js';
@@ -482,6 +482,34 @@ describe('evaluatePolicy: invariants (property)', () => {
           expect(tagRequirementsMatch(rules.find((r) => r.rulePriority === outcome.rulePriority)!, tags)).toBe(true);
           for (const rule of rules.filter((r) => r.rulePriority < outcome.rulePriority)) expect(tagRequirementsMatch(rule, tags)).toBe(false);
         }
+      }),
+      { numRuns: 300 },
+    );
+  });
+
+  it('evaluates at several times in one pass exactly as at each time alone, in the same order', () => {
+    // Prepare
+    const imageSpec = fc.record({ tags: fc.uniqueArray(fc.constantFrom('ci-1', 'ci-2', 'v1'), { maxLength: 2 }), age: fc.integer({ min: 0, max: 10 }), buildx: fc.boolean() });
+    const ruleSpec = fc.oneof(
+      fc.integer({ min: 1, max: 3 }).map((n) => (p: number) => tagged(p, ['ci-*'], n)),
+      fc.integer({ min: 1, max: 8 }).map((n) => (p: number) => untaggedOlderThan(p, n)),
+      fc.integer({ min: 1, max: 8 }).map((n) => (p: number) => anyOlderThan(p, n)),
+      fc.integer({ min: 1, max: 8 }).map((n) => (p: number) => taggedOlderThan(p, ['v*'], n)),
+    );
+
+    // Act / Assess
+    fc.assert(
+      fc.property(fc.array(imageSpec, { maxLength: 12 }), fc.array(ruleSpec, { minLength: 1, maxLength: 4 }), fc.integer({ min: 0, max: 5 }), (images, specs, later) => {
+        const repo = new InventoryBuilder();
+        for (const spec of images) {
+          if (spec.buildx) repo.buildx({ tags: spec.tags, pushedAt: NOW - spec.age * DAY });
+          else repo.single({ tags: spec.tags, pushedAt: NOW - spec.age * DAY });
+        }
+        const policy: LifecyclePolicy = { rules: specs.map((rule, i) => rule(i + 1)) };
+        const times = [NOW, NOW + later * DAY + 1];
+        const together = evaluatePolicyAt(policy, buildImageGraph(repo.inventory()), times);
+        const alone = times.map((time) => evaluatePolicy(policy, buildImageGraph(repo.inventory()), time));
+        expect(together.map((outcomes) => [...outcomes.entries()])).toEqual(alone.map((outcomes) => [...outcomes.entries()]));
       }),
       { numRuns: 300 },
     );

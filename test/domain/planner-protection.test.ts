@@ -143,7 +143,7 @@ describe('reusableOutcomes', () => {
     const graph = buildImageGraph(repo.inventory());
     const policy = renderPolicy(parseConfig({}, 'test'));
     const outcomes = new Map<Digest, RuleOutcome>([[single, { digest: single, rulePriority: 3, action: 'expire' }]]);
-    const first = { policy, tags: new Map([[single, ['ci-2', protectionTagFor(single)]]]), outcomes };
+    const first = { policy, tags: new Map([[single, ['ci-2', protectionTagFor(single)]]]), outcomes, soon: outcomes };
     const child = build.platforms[0]!;
 
     // Act

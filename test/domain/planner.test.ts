@@ -413,4 +413,29 @@ describe('planRepository holds the installed policy when it cannot protect what 
     expect(skipped.warnings.join('\n')).toMatch(/existingPolicy is "skip", so the repository's own policy stays although pin discovery failed/);
     expect(young.policy.action).toBe('unchanged');
   });
+
+  it('judges a hold the same from the protection pass\'s look ahead as from an evaluation of its own', () => {
+    // Prepare: a pin that the team's "anything older than 3 days" rule expires within a day. With a signed image in the
+    // repository the protection pass evaluates the policy first, and the hold check reuses that pass's look ahead.
+    const foreign = JSON.stringify({ rules: [{ rulePriority: 1, description: 'team: anything 3 days', selection: { tagStatus: 'any', countType: 'sinceImagePushed', countUnit: 'days', countNumber: 3 }, action: { type: 'expire' } }] });
+    const repository = (signed: boolean) => {
+      const repo = new InventoryBuilder();
+      const pinned = repo.single({ tags: [], pushedAt: T0 });
+      if (signed) repo.referrer({ subject: repo.single({ tags: ['v1'], pushedAt: T0 + 2 * DAY }), pushedAt: T0 + 2 * DAY });
+      return { inventory: repo.inventory(), pinned };
+    };
+
+    // Act
+    const plans = [true, false].map((signed) => {
+      const { inventory, pinned } = repository(signed);
+      return { pinned, p: plan(inventory, { config: config({ existingPolicy: 'skip' }), pins: pinsOf(pinned), policy: foreign, now: T0 + 2.5 * DAY }) };
+    });
+
+    // Assess
+    for (const { pinned, p } of plans) {
+      expect(p.policy.action).toBe('skip');
+      expect(decisionOf(p, pinned).decision).toBe('protect');
+      expect(p.warnings.join('\n')).toContain(`existingPolicy is "skip", so the repository's own policy stays although the installed policy would expire 1 image(s) that need protection this run could not complete (${pinned})`);
+    }
+  });
 });
