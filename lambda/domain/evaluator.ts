@@ -11,7 +11,7 @@
 //   sinceImageTransitioned counts from lastArchivedAt (an archived image without one is never selected by age).
 import { patternMatcher } from './patterns.js';
 import { DAY_MS } from './time.js';
-import type { Digest, ImageGraph, ImageNode, ImageRecord, LifecyclePolicy, LifecycleRule, RuleOutcome } from './types.js';
+import type { Digest, ImageGraph, ImageNode, ImageRecord, LifecyclePolicy, LifecycleRule, Outcomes, RuleOutcome } from './types.js';
 
 export type StorageClass = 'standard' | 'archive';
 
@@ -33,11 +33,14 @@ export function activeSince(record: ImageRecord): number {
 export type RankOrder = readonly Digest[];
 
 export function rankOrder(graph: ImageGraph): RankOrder {
-  return rankableNewestFirst(graph).map((node) => node.record.digest);
+  const ranked = rankableNewestFirst(graph);
+  const order = ranked.map((node) => node.record.digest);
+  rankedNodes.set(order, { nodes: graph.nodes, ranked });
+  return order;
 }
 
 /** `order`: rankOrder of a graph with the same images, parents and subjects as this one (tags may differ). */
-export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number, order?: RankOrder): Map<Digest, RuleOutcome> {
+export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: number, order?: RankOrder): Outcomes {
   return evaluatePolicyAt(policy, graph, [now], order)[0]!;
 }
 
@@ -45,15 +48,18 @@ export function evaluatePolicy(policy: LifecyclePolicy, graph: ImageGraph, now: 
  * evaluatePolicy at each of `times`, one map per time. Which images a rule selects and shields does not depend on the
  * time, only which of them it acts on: one pass over the images serves every time.
  */
-export function evaluatePolicyAt(policy: LifecyclePolicy, graph: ImageGraph, times: readonly number[], order?: RankOrder): Map<Digest, RuleOutcome>[] {
+export function evaluatePolicyAt(policy: LifecyclePolicy, graph: ImageGraph, times: readonly number[], order?: RankOrder): Outcomes[] {
   const rankable = order ? nodesInOrder(order, graph) : rankableNewestFirst(graph);
-  const outcomes = times.map(() => new Map<Digest, RuleOutcome>());
+  const outcomes = times.map(() => Object.assign(new Map<Digest, RuleOutcome>(), { byId: { slot: new Uint16Array(graph.nodes.size), outcomes: [] as RuleOutcome[] } }));
   // Per time and rank position: matched a higher-priority rule's tag requirements (shielded), or already acted on.
   // Flags by position, not sets of digests: a plan evaluates over 100k images, and each set was 100k entries.
   const taken = times.map(() => new Uint8Array(rankable.length));
   const rules = [...policy.rules].sort((a, b) => a.rulePriority - b.rulePriority);
   // Indexed loops: one plan evaluates a few times over 100k images, before the code is optimised.
-  for (const rule of rules) {
+  for (let r = 0; r < rules.length; r++) {
+    const rule = rules[r]!;
+    const outcome: RuleOutcome = { rulePriority: rule.rulePriority, action: rule.action.type };
+    for (const map of outcomes) map.byId.outcomes.push(outcome);
     const select = selector(rule);
     const matching: number[] = [];
     for (let i = 0; i < rankable.length; i++) if (select(rankable[i]!)) matching.push(i);
@@ -63,8 +69,9 @@ export function evaluatePolicyAt(policy: LifecyclePolicy, graph: ImageGraph, tim
       for (let i = 0; i < acted.length; i++) {
         const position = acted[i]!;
         if (flags[position] !== 0) continue;
-        const digest = rankable[position]!.record.digest;
-        outcomes[t]!.set(digest, { digest, rulePriority: rule.rulePriority, action: rule.action.type });
+        const node = rankable[position]!;
+        outcomes[t]!.set(node.record.digest, outcome);
+        outcomes[t]!.byId.slot[node.id] = r + 1;
         flags[position] = 1;
       }
       for (let i = 0; i < matching.length; i++) flags[matching[i]!] = 1;
@@ -84,9 +91,12 @@ function rankableNewestFirst(graph: ImageGraph): ImageNode[] {
   return rankable;
 }
 
-/** Whether rules rank the image: not while an index that lists it, or (for a referrer) its subject, is present. */
+/**
+ * Whether rules rank the image: not while an index that lists it, or (for a referrer) its subject, is present. A node's
+ * parents are present indexes by definition (ImageNode.parents: the graph links only indexes it holds).
+ */
 export function isRankable(node: ImageNode, graph: ImageGraph): boolean {
-  for (let i = 0; i < node.parents.length; i++) if (graph.nodes.has(node.parents[i]!)) return false;
+  if (node.parents.length > 0) return false;
   if (node.kind === 'referrer' && node.subject !== undefined && graph.nodes.has(node.subject)) return false;
   return true;
 }

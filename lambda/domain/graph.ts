@@ -31,6 +31,7 @@ export function buildImageGraph(inventory: RepositoryInventory): ImageGraph {
     const kind = initialKind(record);
     // Most images have no parents, children, referrers or problems: they share one frozen empty list until they do.
     const node: ImageNode = {
+      id: i,
       record,
       kind,
       parents: NONE,
@@ -42,6 +43,13 @@ export function buildImageGraph(inventory: RepositoryInventory): ImageGraph {
     };
     if (record.subjectDigest) node.subject = record.subjectDigest;
     nodes.set(record.digest, node);
+  }
+  // A digest listed twice keeps its last record: number the nodes again so ids stay 0 to size - 1.
+  if (nodes.size !== inventory.images.length) {
+    let id = 0;
+    nodes.forEach((node) => {
+      node.id = id++;
+    });
   }
   const problem = (node: ImageNode, message: string) => {
     node.problems = appended(node.problems, message);

@@ -1,15 +1,15 @@
 // Planner, decisions: once the protection tags and the policy in force are known, one decision per image (keep,
 // protect, expire, pending) with the reason a person reads, and the totals of the plan.
 import { storageClassOf } from './evaluator.js';
-import { PROTECTION_TAG_PATTERN, tagMatchesPattern } from './patterns.js';
+import { patternMatcher, PROTECTION_TAG_PATTERN } from './patterns.js';
 import type { WantedProtection } from './planner-protection.js';
 import { heldBySubject, protectionText } from './protection-reasons.js';
 import { DAY_MS } from './time.js';
-import type { Decision, DecisionTotals, Digest, ImageDecision, ImageGraph, ImageNode, JanitorConfig, LifecyclePolicy, LifecycleRule, PlanTotals, RuleOutcome } from './types.js';
+import type { Decision, DecisionTotals, Digest, ImageDecision, ImageGraph, ImageNode, JanitorConfig, LifecyclePolicy, LifecycleRule, Outcomes, PlanTotals, RuleOutcome } from './types.js';
 
 export interface DecisionContext {
   graph: ImageGraph;
-  outcomes: Map<Digest, RuleOutcome>;
+  outcomes: Outcomes;
   policy: LifecyclePolicy;
   wanted: WantedProtection;
   /** Lapsed protection tags that were an image's last tag: the image goes with the tag. */
@@ -50,19 +50,26 @@ function localeOrder(): (a: string, b: string) => number {
 
 function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
   const { graph, outcomes, policy, wanted, removeDeletes, config, now } = ctx;
+  const byId = outcomes.byId;
   const rulesByPriority = new Map<number, LifecycleRule>();
   for (const rule of policy.rules) if (!rulesByPriority.has(rule.rulePriority)) rulesByPriority.set(rule.rulePriority, rule);
-  const protectedPatterns = [...config.protectedTags, PROTECTION_TAG_PATTERN];
+  const protectedPatterns = [...config.protectedTags, PROTECTION_TAG_PATTERN].map((pattern) => ({ pattern, matches: patternMatcher(pattern) }));
   const untaggedRule = policy.rules.find(
     (r) => r.selection.tagStatus === 'untagged' && (r.selection.storageClass ?? 'standard') === 'standard' && r.action.type === 'expire' && r.selection.countType === 'sinceImagePushed',
   );
 
-  const ciReasons = new Map(config.ciTags.map((ci) => [ci, `among the ${ci.keep} newest ${ci.pattern}`]));
-  const ciRuleOf = (tags: readonly string[]) => {
-    for (const ci of config.ciTags) for (let t = 0; t < tags.length; t++) if (tagMatchesPattern(tags[t]!, ci.pattern)) return ci;
+  const ciRules = config.ciTags.map((ci) => ({ reason: `among the ${ci.keep} newest ${ci.pattern}`, matches: patternMatcher(ci.pattern) }));
+  const ciReasonOf = (tags: readonly string[]) => {
+    for (const ci of ciRules) for (let t = 0; t < tags.length; t++) if (ci.matches(tags[t]!)) return ci.reason;
     return undefined;
   };
-  const isPresent = (digest: Digest) => graph.nodes.has(digest);
+  // One text per number of days left, not one per untagged image.
+  const untaggedReasons = new Map<number, string>();
+  const untaggedReason = (rulePriority: number, days: number) => {
+    let text = untaggedReasons.get(days);
+    if (text === undefined) untaggedReasons.set(days, (text = `untagged; rule ${rulePriority} expires it in ${days} day(s)`));
+    return text;
+  };
   const expiresNow = (digest: Digest) => outcomes.has(digest);
   const survivesNow = (digest: Digest) => !outcomes.has(digest);
   const described = new Map<Digest, string>();
@@ -84,14 +91,21 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
     return text;
   };
   const inIndex = [new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>()];
+  // The children of one index usually come one after another: the last text of each kind is reused without a lookup.
+  const lastParent: (Digest | undefined)[] = [undefined, undefined, undefined, undefined];
+  const lastText = ['', '', '', ''];
   const inIndexReason = (attestation: boolean, kept: boolean, parent: Digest) => {
-    const cache = inIndex[(attestation ? 2 : 0) + (kept ? 1 : 0)]!;
+    const kind = (attestation ? 2 : 0) + (kept ? 1 : 0);
+    if (lastParent[kind] === parent) return lastText[kind]!;
+    const cache = inIndex[kind]!;
     let text = cache.get(parent);
     if (text === undefined) {
       const role = attestation ? 'attestation in' : 'part of';
       text = kept ? `${role} kept index ${describe(parent)}` : `${role} index ${describe(parent)}, which expires now; goes at the next lifecycle run`;
       cache.set(parent, text);
     }
+    lastParent[kind] = parent;
+    lastText[kind] = text;
     return text;
   };
   // One object literal per shape: 100k decisions built with all their fields at once, none added afterwards.
@@ -108,9 +122,10 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
   return (node) => {
     const digest = node.record.digest;
     const tags = node.record.tags;
-    const removal = removeDeletes.get(digest);
+    const removal = removeDeletes.size > 0 ? removeDeletes.get(digest) : undefined;
     if (removal) return decision(node, 'expire', `protection removed: ${removal}`);
-    const outcome = outcomes.get(digest);
+    const slot = byId !== undefined ? byId.slot[node.id]! : 0;
+    const outcome = byId !== undefined ? (slot === 0 ? undefined : byId.outcomes[slot - 1]) : outcomes.get(digest);
     if (outcome) return decision(node, 'expire', outcomeReason(outcome), outcome.rulePriority);
     const wantedFor = wanted.get(digest);
     if (wantedFor) {
@@ -121,16 +136,13 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
     if (byTag) return decision(node, 'protect', byTag);
 
     if (node.parents.length > 0) {
-      // Parents are in the graph by construction: filter only when one is missing, or when one expires now.
-      const presentParents = node.parents.every(isPresent) ? node.parents : node.parents.filter(isPresent);
-      if (presentParents.length > 0) {
-        // heldBy shares the node's own list when nothing was filtered out: no copy per child of 100k images (nothing
-        // changes a node's parents once the graph is built).
-        const living = presentParents.some(expiresNow) ? presentParents.filter(survivesNow) : presentParents;
-        const attestation = node.kind === 'attestation';
-        if (living.length > 0) return decision(node, 'keep', inIndexReason(attestation, true, living[0]!), undefined, living);
-        return decision(node, 'pending', inIndexReason(attestation, false, presentParents[0]!), undefined, presentParents);
-      }
+      // Parents are present indexes by definition (ImageNode.parents). heldBy shares the node's own list when none of
+      // them expires now: no copy per child of 100k images (nothing changes a node's parents once the graph is built).
+      const parents = node.parents;
+      const living = parents.some(expiresNow) ? parents.filter(survivesNow) : parents;
+      const attestation = node.kind === 'attestation';
+      if (living.length > 0) return decision(node, 'keep', inIndexReason(attestation, true, living[0]!), undefined, living);
+      return decision(node, 'pending', inIndexReason(attestation, false, parents[0]!), undefined, parents);
     }
     if (node.kind === 'referrer' && node.subject) {
       if (!graph.nodes.has(node.subject)) return decision(node, 'pending', `its subject ${node.subject} is gone; ECR removes referrers within 24 h`);
@@ -145,19 +157,19 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
       if (untaggedRule) {
         const dueAt = node.record.pushedAt + untaggedRule.selection.countNumber * DAY_MS;
         const days = Math.max(0, Math.ceil((dueAt - now) / DAY_MS));
-        return decision(node, 'pending', `untagged; rule ${untaggedRule.rulePriority} expires it in ${days} day(s)`, untaggedRule.rulePriority);
+        return decision(node, 'pending', untaggedReason(untaggedRule.rulePriority, days), untaggedRule.rulePriority);
       }
       return decision(node, 'keep', 'untagged, but no rule expires untagged images');
     }
-    const ciRule = ciRuleOf(tags);
-    if (ciRule) return decision(node, 'keep', ciReasons.get(ciRule)!);
+    const ciReason = ciReasonOf(tags);
+    if (ciReason) return decision(node, 'keep', ciReason);
     return decision(node, 'keep', `tagged ${tags.slice(0, 3).join(', ')}; no rule selects it`);
   };
 }
 
-function protectedTagReason(tags: readonly string[], patterns: readonly string[]): string | undefined {
+function protectedTagReason(tags: readonly string[], patterns: readonly { pattern: string; matches: (tag: string) => boolean }[]): string | undefined {
   for (let p = 0; p < patterns.length; p++) {
-    for (let t = 0; t < tags.length; t++) if (tagMatchesPattern(tags[t]!, patterns[p]!)) return `tag ${tags[t]} matches protected pattern ${patterns[p]}`;
+    for (let t = 0; t < tags.length; t++) if (patterns[p]!.matches(tags[t]!)) return `tag ${tags[t]} matches protected pattern ${patterns[p]!.pattern}`;
   }
   return undefined;
 }

@@ -210,8 +210,7 @@ export function planProtection(
   // referrers with a subject and images with problems can be added here: without any, the evaluation is not needed.
   const open: ImageNode[] = [];
   graph.nodes.forEach((node) => {
-    if (wanted.has(node.record.digest)) return;
-    if ((node.kind === 'referrer' && node.subject) || node.problems.length > 0) open.push(node);
+    if (((node.kind === 'referrer' && node.subject) || node.problems.length > 0) && !wanted.has(node.record.digest)) open.push(node);
   });
   let first: FirstEvaluation | undefined;
   if (open.length > 0) {

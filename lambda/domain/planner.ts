@@ -82,8 +82,9 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   // Unreadable state: no writes at all (the hold below aside), so the file stays for a person to look at.
   if (input.stateProblem !== undefined) protection.add = [];
 
-  // Where tags point before this plan's protection tags go on (they never move, so they are left out anyway).
-  const tagDigests = tagDigestsOf(graph);
+  // Where tags point before this plan's protection tags go on (they never move, so they are left out anyway), and each
+  // image's billable bytes: one pass over the images for both.
+  const { tags: tagDigests, digests, bytes } = lastInventoryOf(graph);
   // The tags every image will carry once the plan is applied; every decision is made against them. From here on the
   // graph's nodes carry them (the planner built those nodes; the inventory's records are not touched).
   const finalTags = applyTagChanges(graph, protection.add, protection.remove);
@@ -153,7 +154,7 @@ export function planRepository(input: PlanInput): RepositoryPlan {
     nextState: {
       repository: inventory.repository,
       pinsLastSeen: lastSeen,
-      lastInventory: { at: now, ...billableBytesOf(graph), tags: tagDigests },
+      lastInventory: { at: now, digests, bytes, tags: tagDigests },
       indexManifests: indexManifestsOf(inventory, graph),
       ...(heldPolicyText !== undefined ? { heldPolicyText } : {}),
     },
@@ -164,15 +165,6 @@ export function planRepository(input: PlanInput): RepositoryPlan {
   };
 }
 
-function billableBytesOf(graph: ImageGraph): { digests: Digest[]; bytes: number[] } {
-  const digests: Digest[] = [];
-  const bytes: number[] = [];
-  graph.nodes.forEach((node, digest) => {
-    digests.push(digest);
-    bytes.push(node.billableBytes);
-  });
-  return { digests, bytes };
-}
 
 /** The index manifests of images still present: kept in the state so an index is read once, not every night. */
 function indexManifestsOf(inventory: RepositoryInventory, graph: ImageGraph): Record<Digest, string> {
@@ -182,12 +174,19 @@ function indexManifestsOf(inventory: RepositoryInventory, graph: ImageGraph): Re
   return manifests;
 }
 
-/** Tag -> digest of every tag but protection tags (they never move): where each tag pointed at this run. */
-function tagDigestsOf(graph: ImageGraph): Record<string, Digest> {
+/**
+ * Every image's digest and billable bytes, and tag -> digest of every tag but protection tags (they never move): where
+ * each tag pointed at this run.
+ */
+function lastInventoryOf(graph: ImageGraph): { digests: Digest[]; bytes: number[]; tags: Record<string, Digest> } {
+  const digests: Digest[] = [];
+  const bytes: number[] = [];
   const tags: Record<string, Digest> = {};
-  graph.nodes.forEach((node) => {
+  graph.nodes.forEach((node, digest) => {
+    digests.push(digest);
+    bytes.push(node.billableBytes);
     const own = node.record.tags;
-    for (let i = 0; i < own.length; i++) if (digestOfProtectionTag(own[i]!) === undefined) tags[own[i]!] = node.record.digest;
+    for (let i = 0; i < own.length; i++) if (digestOfProtectionTag(own[i]!) === undefined) tags[own[i]!] = digest;
   });
-  return tags;
+  return { digests, bytes, tags };
 }

@@ -41,6 +41,8 @@ export type ImageKind =
   | 'unknown'; // media type we do not understand: always kept
 
 export interface ImageNode {
+  /** 0 to the graph's size - 1, one per node: loops over every image index arrays by it instead of hashing digests. */
+  id: number;
   record: ImageRecord;
   kind: ImageKind;
   /** Indexes present in the repository that list this manifest. */
@@ -98,8 +100,19 @@ export interface LifecyclePolicy {
 }
 
 /** What the evaluator says ECR would do to one image now. */
+/**
+ * What a rule does to an image: the image is the outcome map's key (one outcome object per rule, shared by its images).
+ * An evaluation's map also carries `byId`: the same outcomes by node id (ImageNode.id), for loops over every image.
+ */
+export type Outcomes = Map<Digest, RuleOutcome> & { byId?: OutcomesById };
+
+/** `outcomes[slot[id] - 1]` is the outcome of the node with that id; slot 0: none. */
+export interface OutcomesById {
+  slot: Uint16Array;
+  outcomes: RuleOutcome[];
+}
+
 export interface RuleOutcome {
-  digest: Digest;
   rulePriority: number;
   action: 'expire' | 'transition';
 }

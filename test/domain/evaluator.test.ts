@@ -35,7 +35,7 @@ function anyOlderThan(rulePriority: number, days: number): LifecycleRule {
 /** Digest -> priority of the rule that expires it, for what ECR would expire in `inventory` at `now`. */
 function expire(rules: LifecycleRule[], inventory: RepositoryInventory, now = NOW): Record<Digest, number> {
   const outcomes = evaluatePolicy({ rules }, buildImageGraph(inventory), now);
-  return Object.fromEntries([...outcomes.values()].map((o) => [o.digest, o.rulePriority]));
+  return Object.fromEntries([...outcomes].map(([digest, o]) => [digest, o.rulePriority]));
 }
 
 function without(inventory: RepositoryInventory, gone: Digest[]): RepositoryInventory {
@@ -76,7 +76,7 @@ describe('evaluatePolicy: ECR user guide examples', () => {
     const outcomes = evaluatePolicy({ rules: [rule] }, buildImageGraph(repo.inventory()), NOW);
 
     // Assess
-    expect([...outcomes.values()]).toEqual([{ digest: old, rulePriority: 1, action: 'transition' }]);
+    expect([...outcomes]).toEqual([[old, { rulePriority: 1, action: 'transition' }]]);
   });
 });
 
@@ -357,7 +357,7 @@ describe('evaluatePolicy: archive storage class', () => {
     action: { type: 'expire' },
   });
   const outcomesOf = (rules: LifecycleRule[], inventory: RepositoryInventory, now = NOW) =>
-    Object.fromEntries([...evaluatePolicy({ rules }, buildImageGraph(inventory), now).values()].map((o) => [o.digest, `${o.action}:${o.rulePriority}`]));
+    Object.fromEntries([...evaluatePolicy({ rules }, buildImageGraph(inventory), now)].map(([digest, o]) => [digest, `${o.action}:${o.rulePriority}`]));
 
   it("the user guide's example: archives what was not pulled for 90 days, expires what was archived over 365 days ago", () => {
     // Prepare

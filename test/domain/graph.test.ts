@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { parseConfig } from '../../lambda/domain/config.js';
 import { buildImageGraph, manifestDigestsToFetch } from '../../lambda/domain/graph.js';
+import { planRepository } from '../../lambda/domain/planner.js';
 import type { Digest, ImageRecord, RepositoryInventory } from '../../lambda/domain/types.js';
 import { DAY, InventoryBuilder, MB, sha256, T0 } from '../support/inventory-builder.js';
 
@@ -304,5 +306,27 @@ describe('manifestDigestsToFetch', () => {
     expect(graph.problems).toEqual([]);
     expect(graph.childrenUncertain).toBe(false);
     expect([...graph.nodes.values()].filter((n) => n.parents.length === 0).map((n) => n.kind)).toEqual(['index', 'index']);
+  });
+});
+
+describe('buildImageGraph: node ids', () => {
+  it('numbers the nodes 0 to size - 1, also when DescribeImages lists a digest twice, and the planner reads outcomes by them', () => {
+    // Prepare: an old untagged image listed twice (its last record counts), and a newer one
+    const repo = new InventoryBuilder();
+    const old = repo.single({ tags: [], pushedAt: T0 });
+    const young = repo.single({ tags: [], pushedAt: T0 + 9 * DAY });
+    const inventory = repo.inventory();
+    const twice: RepositoryInventory = { ...inventory, images: [inventory.images[0]!, ...inventory.images] };
+
+    // Act
+    const graph = buildImageGraph(twice);
+    const plan = planRepository({ inventory: twice, config: parseConfig({ maxExpireShare: 1 }, 'test'), pins: { known: true, digests: new Map() }, state: null, currentPolicyText: null, now: T0 + 10 * DAY });
+
+    // Assess
+    expect([...graph.nodes.values()].map((node) => node.id).sort()).toEqual([0, 1]);
+    expect(plan.images.map((image) => [image.digest, image.decision])).toEqual([
+      [young, 'pending'],
+      [old, 'expire'],
+    ]);
   });
 });

@@ -77,7 +77,7 @@ describe('planRepository with archived images', () => {
     const inventory = repo.inventory();
     for (const add of result.protectTags.add) inventory.images.find((i) => i.digest === add.digest)!.tags.push(add.tag);
     const outcomes = evaluatePolicy(desired, buildImageGraph(inventory), NOW);
-    expect([...outcomes.values()].map((o) => [o.digest, o.action])).toEqual([[idle, 'transition']]);
+    expect([...outcomes].map(([digest, o]) => [digest, o.action])).toEqual([[idle, 'transition']]);
     expect(result.images.find((i) => i.digest === idle)).toMatchObject({ decision: 'expire', reason: expect.stringMatching(/^archived by rule/) });
   });
 

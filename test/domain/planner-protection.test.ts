@@ -142,7 +142,7 @@ describe('reusableOutcomes', () => {
     const single = repo.single({ tags: ['ci-2'], pushedAt: T0 + DAY });
     const graph = buildImageGraph(repo.inventory());
     const policy = renderPolicy(parseConfig({}, 'test'));
-    const outcomes = new Map<Digest, RuleOutcome>([[single, { digest: single, rulePriority: 3, action: 'expire' }]]);
+    const outcomes = new Map<Digest, RuleOutcome>([[single, { rulePriority: 3, action: 'expire' }]]);
     const first = { policy, tags: new Map([[single, ['ci-2', protectionTagFor(single)]]]), outcomes, soon: outcomes };
     const child = build.platforms[0]!;
 

@@ -193,7 +193,7 @@ describe('the emulator engine and the janitor evaluator agree on what ECR does (
 
         // Act
         const emulator = previewPolicy(store, policy, NOW, FAITHFUL_READINGS).map((e) => `${e.digest} ${e.action} ${e.rulePriority}`).sort();
-        const janitor = [...evaluatePolicy(JSON.parse(text) as LifecyclePolicy, buildImageGraph(inventoryOf(store)), NOW).values()].map((o) => `${o.digest} ${o.action} ${o.rulePriority}`).sort();
+        const janitor = [...evaluatePolicy(JSON.parse(text) as LifecyclePolicy, buildImageGraph(inventoryOf(store)), NOW)].map(([digest, o]) => `${digest} ${o.action} ${o.rulePriority}`).sort();
 
         // Assess
         expect(janitor).toEqual(emulator);
