@@ -9,6 +9,7 @@ import type { Decision, DecisionTotals, Digest, ImageDecision, ImageGraph, Image
 
 export interface DecisionContext {
   graph: ImageGraph;
+  /** An evaluation of this graph (its `byId` reads this graph's node ids), or any map of outcomes by digest. */
   outcomes: Outcomes;
   policy: LifecyclePolicy;
   wanted: WantedProtection;
