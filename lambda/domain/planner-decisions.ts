@@ -71,14 +71,17 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
     if (text === undefined) untaggedReasons.set(days, (text = `untagged; rule ${rulePriority} expires it in ${days} day(s)`));
     return text;
   };
-  const expiresNow = (digest: Digest) => outcomes.has(digest);
-  const survivesNow = (digest: Digest) => !outcomes.has(digest);
-  const described = new Map<Digest, string>();
-  const describe = (digest: Digest) => {
-    let text = described.get(digest);
-    if (text === undefined) described.set(digest, (text = describeImage(graph, digest)));
-    return text;
+  // The children of one index usually come one after another: the last index asked about is answered without a lookup.
+  let lastAsked: Digest | undefined;
+  let lastExpires = false;
+  const expiresNow = (digest: Digest) => {
+    if (digest !== lastAsked) {
+      lastAsked = digest;
+      lastExpires = outcomes.has(digest);
+    }
+    return lastExpires;
   };
+  const survivesNow = (digest: Digest) => !expiresNow(digest);
   // Images one rule acts on share one reason text, and so do the children of one index (no text built per image).
   const byRule = { expire: new Map<number, string>(), transition: new Map<number, string>() };
   const outcomeReason = (outcome: RuleOutcome) => {
@@ -91,23 +94,18 @@ function decider(ctx: DecisionContext): (node: ImageNode) => ImageDecision {
     }
     return text;
   };
-  const inIndex = [new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>(), new Map<Digest, string>()];
-  // The children of one index usually come one after another: the last text of each kind is reused without a lookup.
+  // Children of one index, one after another, share the last text of their kind; in another order the text is made again.
   const lastParent: (Digest | undefined)[] = [undefined, undefined, undefined, undefined];
   const lastText = ['', '', '', ''];
   const inIndexReason = (attestation: boolean, kept: boolean, parent: Digest) => {
     const kind = (attestation ? 2 : 0) + (kept ? 1 : 0);
-    if (lastParent[kind] === parent) return lastText[kind]!;
-    const cache = inIndex[kind]!;
-    let text = cache.get(parent);
-    if (text === undefined) {
+    if (lastParent[kind] !== parent) {
       const role = attestation ? 'attestation in' : 'part of';
-      text = kept ? `${role} kept index ${describe(parent)}` : `${role} index ${describe(parent)}, which expires now; goes at the next lifecycle run`;
-      cache.set(parent, text);
+      const index = describeImage(graph, parent);
+      lastText[kind] = kept ? `${role} kept index ${index}` : `${role} index ${index}, which expires now; goes at the next lifecycle run`;
+      lastParent[kind] = parent;
     }
-    lastParent[kind] = parent;
-    lastText[kind] = text;
-    return text;
+    return lastText[kind]!;
   };
   // One object literal per shape: 100k decisions built with all their fields at once, none added afterwards.
   const decision = (node: ImageNode, verdict: Decision, reason: string, rule?: number, heldBy?: Digest[]): ImageDecision => {
